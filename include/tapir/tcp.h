@@ -1,0 +1,213 @@
+/*
+ * tapir/tcp.h -- TCP configuration and the core's non-blocking socket API.
+ *
+ * Sockets are named by handles (int >= 0) that encode a slot and a
+ * generation, so a stale handle yields -EBADF and never a recycled
+ * connection.  Every call returns 0 (or a count) or a negative errno.  Calls
+ * never block and never call back into the application: after
+ * tapir_stack_input() or tapir_stack_poll() returns, the caller drains
+ * tapir_tcp_next_event() to learn which sockets changed.
+ */
+#ifndef TAPIR_TCP_H
+#define TAPIR_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tapir/time.h"
+
+struct tapir_stack;
+
+struct tapir_tcp_config {
+    uint32_t max_socks;             /* connections + listeners, all states */
+    uint32_t sndbuf;                /* default send buffer, bytes */
+    uint32_t rcvbuf;                /* default receive buffer, bytes */
+    uint32_t reass_max_bytes;       /* cap on out-of-order data held per connection */
+    uint32_t msl_ms;                /* maximum segment lifetime; TIME-WAIT is 2x */
+    uint32_t rto_initial_ms;        /* RFC 6298 (2.1): 1 s */
+    uint32_t rto_min_ms;            /* RFC 6298 (2.4): 1 s; Linux uses 200 ms */
+    uint32_t rto_max_ms;            /* RFC 6298 (2.5): at least 60 s */
+    uint32_t syn_retries;           /* SYN retransmissions before ETIMEDOUT */
+    uint32_t r1;                    /* RFC 9293 3.8.3: retransmissions before advice */
+    uint32_t r2;                    /* retransmissions before giving up */
+    uint32_t challenge_ack_per_sec; /* RFC 5961 7: rate limit */
+    uint16_t ephemeral_lo;          /* RFC 6056 range */
+    uint16_t ephemeral_hi;
+};
+
+enum tapir_tcp_state {
+    TAPIR_TCP_CLOSED,
+    TAPIR_TCP_LISTEN,
+    TAPIR_TCP_SYN_SENT,
+    TAPIR_TCP_SYN_RECEIVED,
+    TAPIR_TCP_ESTABLISHED,
+    TAPIR_TCP_FIN_WAIT_1,
+    TAPIR_TCP_FIN_WAIT_2,
+    TAPIR_TCP_CLOSE_WAIT,
+    TAPIR_TCP_CLOSING,
+    TAPIR_TCP_LAST_ACK,
+    TAPIR_TCP_TIME_WAIT,
+    TAPIR_TCP_NSTATES
+};
+
+/* "ESTABLISHED", "SYN-SENT", ...; never NULL. */
+const char *tapir_tcp_state_name(enum tapir_tcp_state s);
+
+/* An IPv4 address and port, both in host byte order. */
+struct tapir_sockaddr {
+    uint32_t addr;
+    uint16_t port;
+};
+
+/*
+ * The stack's notion of "now" is the time given to the latest
+ * tapir_stack_input() or tapir_stack_poll(); socket calls use it (ISNs,
+ * timers) and never transmit themselves: call tapir_stack_poll() after them
+ * to send what they queued.
+ */
+
+/* A new socket, in CLOSED.  Returns its handle, or -ENOBUFS (table full). */
+int tapir_tcp_socket(struct tapir_stack *st);
+
+/* Bind to local (addr 0: the stack's address; port 0: an ephemeral port).
+ * -EADDRINUSE, -EINVAL (already bound, or an address not ours), -EBADF. */
+int tapir_tcp_bind(struct tapir_stack *st, int s, struct tapir_sockaddr local);
+
+/* Passive open (RFC 9293 3.10.1).  backlog bounds the SYN and accept queues
+ * (at least 1).  Binds an ephemeral port if unbound.  -EINVAL if not CLOSED. */
+int tapir_tcp_listen(struct tapir_stack *st, int s, int backlog);
+
+/* Take one established connection from a listener's accept queue.  Returns
+ * its handle and fills *peer (may be NULL), or -EAGAIN, -EINVAL (not
+ * listening), -EBADF. */
+int tapir_tcp_accept(struct tapir_stack *st, int s, struct tapir_sockaddr *peer);
+
+/* Active open.  Returns -EINPROGRESS: TAPIR_EV_WRITABLE (connected) or
+ * TAPIR_EV_ERROR (see tapir_tcp_error()) tells the outcome.  -EISCONN,
+ * -EALREADY, -EADDRNOTAVAIL (no ephemeral port), -ENETUNREACH, -EBADF. */
+int tapir_tcp_connect(struct tapir_stack *st, int s, struct tapir_sockaddr remote);
+
+enum {
+    TAPIR_MSG_PEEK = 0x1,           /* recv: leave the data in the buffer */
+    TAPIR_MSG_MORE = 0x2,           /* send: more follows, hold a partial segment */
+};
+
+/* Queue up to len bytes of buf (borrowed) for sending.  Returns the count
+ * taken (maybe less than len), or -EAGAIN (buffer full), -ENOTCONN, -EPIPE
+ * (shut down for writing or closed by the peer's RST), the pending error. */
+long tapir_tcp_send(struct tapir_stack *st, int s, const void *buf, size_t len,
+    unsigned flags);
+
+/* Copy up to len received bytes into buf.  Returns the count, 0 at the
+ * end of the stream (peer's FIN, or shut down for reading), -EAGAIN,
+ * -ENOTCONN, -ECONNRESET or the pending error. */
+long tapir_tcp_recv(struct tapir_stack *st, int s, void *buf, size_t len, unsigned flags);
+
+enum {
+    TAPIR_SHUT_RD = 0,
+    TAPIR_SHUT_WR = 1,
+    TAPIR_SHUT_RDWR = 2,
+};
+
+/* Half-close (SHUT_WR sends FIN after the queued data), stop reading, or
+ * both.  -ENOTCONN, -EINVAL, -EBADF. */
+int tapir_tcp_shutdown(struct tapir_stack *st, int s, int how);
+
+/* Close: the handle is released now.  The connection goes on closing
+ * gracefully (FIN after queued data, TIME-WAIT) under the stack's care; if
+ * received data was left unread it is reset instead (RFC 9293 3.10.4 and
+ * RFC 2525 2.17).  A listener's queued connections are reset. */
+int tapir_tcp_close(struct tapir_stack *st, int s);
+
+/* Abort: send RST if synchronized, release the handle (RFC 9293 3.10.5). */
+int tapir_tcp_abort(struct tapir_stack *st, int s);
+
+enum tapir_tcp_opt {
+    TAPIR_SO_REUSEADDR,             /* bool: bind over TIME-WAIT connections */
+    TAPIR_SO_RCVBUF,                /* bytes; set before connect/listen */
+    TAPIR_SO_SNDBUF,                /* bytes */
+    TAPIR_SO_KEEPALIVE,             /* bool */
+    TAPIR_SO_LINGER_ZERO,           /* bool: close() aborts with RST */
+    TAPIR_TCP_NODELAY,              /* bool: disable Nagle (MUST-17) */
+    TAPIR_TCP_MAXSEG,               /* bytes: cap our MSS */
+    TAPIR_TCP_KEEPIDLE,             /* seconds */
+    TAPIR_TCP_KEEPINTVL,            /* seconds */
+    TAPIR_TCP_KEEPCNT,              /* probes */
+    TAPIR_TCP_USER_TIMEOUT,         /* ms: R2 as a time (MUST-21); 0: default */
+    TAPIR_TCP_NOPTS
+};
+
+/* -ENOPROTOOPT for an unknown option, -EINVAL for a bad value, -EBADF. */
+int tapir_tcp_setsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int value);
+int tapir_tcp_getsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int *value);
+
+int tapir_tcp_getsockname(struct tapir_stack *st, int s, struct tapir_sockaddr *out);
+/* -ENOTCONN before a connection exists. */
+int tapir_tcp_getpeername(struct tapir_stack *st, int s, struct tapir_sockaddr *out);
+
+/* The pending error as a negative errno, cleared by the call (SO_ERROR); 0
+ * if none: -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EHOSTUNREACH, ... */
+int tapir_tcp_error(struct tapir_stack *st, int s);
+
+enum {
+    TAPIR_EV_READABLE = 0x01,       /* data, end of stream, or a connection to accept */
+    TAPIR_EV_WRITABLE = 0x02,       /* connected and send buffer space */
+    TAPIR_EV_ERROR = 0x04,          /* a pending error (tapir_tcp_error) */
+    TAPIR_EV_HUP = 0x08,            /* both directions finished, or reset */
+    TAPIR_EV_RDHUP = 0x10,          /* the peer sent FIN */
+};
+
+/* Current readiness of s as TAPIR_EV_* bits (level-triggered), or -EBADF. */
+int tapir_tcp_readiness(struct tapir_stack *st, int s);
+
+struct tapir_tcp_event {
+    int sock;
+    unsigned events;                /* TAPIR_EV_* that changed since last drained */
+};
+
+/* Take the next socket with news; false when there is none.  Drain after
+ * tapir_stack_input()/tapir_stack_poll() and after socket calls.  A socket
+ * with several changes is reported once, with the bits or-ed. */
+bool tapir_tcp_next_event(struct tapir_stack *st, struct tapir_tcp_event *ev);
+
+enum {
+    TAPIR_TCPI_OPT_TIMESTAMPS = 0x1,
+    TAPIR_TCPI_OPT_SACK = 0x2,
+    TAPIR_TCPI_OPT_WSCALE = 0x4,
+};
+
+struct tapir_tcp_info {
+    int sock;                       /* handle, or -1 for an orphan (closed by the app) */
+    enum tapir_tcp_state state;
+    struct tapir_sockaddr local;
+    struct tapir_sockaddr remote;
+    uint32_t options;               /* TAPIR_TCPI_OPT_* negotiated */
+    uint8_t snd_wscale;
+    uint8_t rcv_wscale;
+    uint32_t rtt_us;                /* smoothed RTT (SRTT) */
+    uint32_t rttvar_us;
+    uint32_t rto_us;
+    uint32_t snd_mss;
+    uint32_t rcv_mss;
+    uint32_t cwnd;                  /* bytes */
+    uint32_t ssthresh;              /* bytes */
+    uint32_t bytes_in_flight;       /* SND.NXT - SND.UNA */
+    uint32_t snd_queue;             /* bytes in the send buffer, sent or not */
+    uint32_t rcv_queue;             /* bytes received, not yet read */
+    uint32_t snd_wnd;               /* peer's window, scaled */
+    uint32_t rcv_wnd;               /* ours, scaled */
+    uint32_t retransmits;           /* consecutive, for the current segment */
+    uint64_t total_retrans;
+    uint64_t bytes_acked;
+    uint64_t bytes_received;
+};
+
+/* Fill *out for socket s.  -EBADF. */
+int tapir_tcp_info(struct tapir_stack *st, int s, struct tapir_tcp_info *out);
+
+/* Fill out[0..cap) with every connection and listener, orphans included;
+ * returns how many exist (may exceed cap). */
+size_t tapir_tcp_snapshot(struct tapir_stack *st, struct tapir_tcp_info *out, size_t cap);
+
+#endif
