@@ -11,6 +11,7 @@ PACKAGES=(
     iproute2 iputils-ping procps                   # namespaces, ping, sysctl in tests
     netcat-openbsd curl python3                    # the kernel-side peers in tests
     tshark                                         # pcap checks
+    libpcap-dev                                    # writing --pcap files
 )
 
 missing=()
