@@ -117,8 +117,12 @@ size_t tp_tcphdr_len(const struct tp_tcp_out *s);
 /*
  * Write exactly tp_tcphdr_len(s) bytes at buf, checksum field zero (fill it
  * with tp_tcp_csum() once the payload is known).  Option layout follows the
- * common BSD order: MSS; NOP, WSCALE; SACK_PERM; TS (NOP, NOP before it when
- * it is not on a SYN); NOP, NOP, SACK; EOL padding to a multiple of 4.
+ * common BSD order and alignment, which puts the 4-byte fields of TS and
+ * SACK on 4-byte boundaries: MSS; NOPs until the length is odd, WSCALE; a NOP
+ * if the length is odd, SACK_PERM; NOPs until it is 2 mod 4, TS; the same,
+ * SACK; EOL padding to a multiple of 4.  So a SYN with all of them is
+ * "mss,nop,wscale,sackOK,TS" (20 bytes), a SYN-ACK with MSS and SACK_PERM
+ * "mss,sackOK,eol,eol", a data segment "nop,nop,TS[,nop,nop,sack]".
  */
 void tp_tcphdr_emit(const struct tp_tcp_out *s, uint8_t *buf);
 
