@@ -58,7 +58,9 @@ bool tp_icmp_is_error(uint8_t type);
 /*
  * Parse the datagram quoted by an error message: its IPv4 header and at
  * least the first 8 bytes of its payload (RFC 792), which *l4 and *l4_len
- * borrow.  Returns TP_WIRE_OK, or TRUNCATED / BAD_VERSION / BAD_HDR_LEN.
+ * borrow.  Returns TP_WIRE_OK, or TRUNCATED / BAD_VERSION / BAD_HDR_LEN /
+ * BAD_TOTAL_LEN (see tp_ipv4_parse_quoted()).  A datagram with fewer than 8
+ * payload bytes must be quoted whole.
  */
 enum tp_wire_err tp_icmp_quoted(const struct tp_icmp *m, struct tp_ipv4 *ip,
     const uint8_t **l4, size_t *l4_len);

@@ -1,0 +1,682 @@
+/*
+ * tests/unit/ip_icmp_test.c -- IPv4 and ICMP input of a real stack, driven
+ * with crafted packets: the exact bytes it sends back (echo replies, ICMP
+ * errors, RSTs for closed ports) and the counters it keeps for every drop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tapir/tapir.h"
+#include "wire/bytes.h"
+#include "wire/csum.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+#include "wire/tcphdr.h"
+
+#define US_ADDR   0x0a000002u        /* 10.0.0.2: the stack */
+#define PEER_ADDR 0x0a000001u        /* 10.0.0.1 */
+#define MAX_SENT 64
+#define PKT_MAX 2048
+
+struct sent {
+    uint8_t b[PKT_MAX];
+    size_t len;
+};
+
+struct fixture {
+    struct tapir_stack *st;
+    struct sent sent[MAX_SENT];
+    int n_sent;
+    struct tapir_time now;
+};
+
+/* The link: record every packet whole. */
+static int
+record(void *ctx, const struct tapir_iov *iov, int iovcnt)
+{
+    struct fixture *f = ctx;
+    struct sent *s;
+
+    assert_true(f->n_sent < MAX_SENT);
+    s = &f->sent[f->n_sent++];
+    s->len = 0;
+    for (int i = 0; i < iovcnt; i++) {
+        assert_true(s->len + iov[i].len <= PKT_MAX);
+        memcpy(s->b + s->len, iov[i].base, iov[i].len);
+        s->len += iov[i].len;
+    }
+    return 0;
+}
+
+static struct fixture *
+new_fixture(uint32_t icmp_rate)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct tapir_config cfg;
+    struct tapir_link link = { record, NULL };
+
+    assert_non_null(f);
+    tapir_config_default(&cfg);
+    cfg.addr = US_ADDR;
+    cfg.prefix_len = 24;
+    cfg.icmp_rate_per_sec = icmp_rate;
+    link.ctx = f;
+    assert_int_equal(tapir_stack_new(&cfg, &link, &f->st), 0);
+    f->now.us = 1000000;
+    return f;
+}
+
+static int
+setup(void **state)
+{
+    *state = new_fixture(0);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    tapir_stack_free(f->st);
+    free(f);
+    return 0;
+}
+
+/* A counter by its public name; the test fails if there is none. */
+static uint64_t
+stat(const struct fixture *f, const char *name)
+{
+    for (size_t i = 0; i < tapir_stats_count(); i++)
+        if (strcmp(tapir_stats_name(i), name) == 0)
+            return tapir_stats_get(f->st, i);
+    fail_msg("no counter named %s", name);
+    return 0;
+}
+
+/* Every counter must be zero except the names given (NULL-terminated). */
+static void
+only_counters(const struct fixture *f, const char *const *names)
+{
+    for (size_t i = 0; i < tapir_stats_count(); i++) {
+        const char *n = tapir_stats_name(i);
+        bool listed = false;
+
+        for (size_t j = 0; names[j] != NULL; j++)
+            listed |= strcmp(names[j], n) == 0;
+        if (!listed && tapir_stats_get(f->st, i) != 0)
+            fail_msg("counter %s is %llu", n, (unsigned long long)tapir_stats_get(f->st, i));
+    }
+}
+
+static void
+input(struct fixture *f, const uint8_t *pkt, size_t len)
+{
+    /* An exact-size copy, so ASan catches any read past the packet. */
+    uint8_t *copy = malloc(len ? len : 1);
+
+    memcpy(copy, pkt, len);
+    tapir_stack_input(f->st, copy, len, f->now);
+    free(copy);
+}
+
+/* An IPv4 header (IHL 5 + opts_len/4) before payload; returns the length. */
+static size_t
+build_ip_opts(uint8_t *b, uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *opts,
+    size_t opts_len, const void *payload, size_t plen)
+{
+    size_t hl = 20 + opts_len;
+
+    b[0] = (uint8_t)(0x40 | hl / 4);
+    b[1] = 0;
+    tp_store_be16(b + 2, (uint16_t)(hl + plen));
+    tp_store_be16(b + 4, 0x4242);
+    tp_store_be16(b + 6, 0x4000);
+    b[8] = 63;
+    b[9] = proto;
+    tp_store_be16(b + 10, 0);
+    tp_store_be32(b + 12, src);
+    tp_store_be32(b + 16, dst);
+    if (opts_len > 0)
+        memcpy(b + 20, opts, opts_len);
+    memcpy(b + hl, payload, plen);
+    tp_store_be16(b + 10, tp_csum(b, hl));
+    return hl + plen;
+}
+
+static size_t
+build_ip(uint8_t *b, uint32_t src, uint32_t dst, uint8_t proto, const void *payload,
+    size_t plen)
+{
+    return build_ip_opts(b, src, dst, proto, NULL, 0, payload, plen);
+}
+
+/* An echo request, id 0x1234 seq 1, data "a".."p" (independently checked:
+ * ICMP checksum a27f; the reply's is aa7f). */
+static const uint8_t echo_req[] = {
+    0x08, 0x00, 0xa2, 0x7f, 0x12, 0x34, 0x00, 0x01, 0x61, 0x62, 0x63, 0x64,
+    0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70,
+};
+static const uint8_t echo_rep[] = {
+    0x00, 0x00, 0xaa, 0x7f, 0x12, 0x34, 0x00, 0x01, 0x61, 0x62, 0x63, 0x64,
+    0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f, 0x70,
+};
+
+/* Check a sent packet's IPv4 header: ours, to dst, proto, valid; returns its
+ * parsed form. */
+static struct tp_ipv4
+check_sent_ip(const struct sent *s, uint32_t dst, uint8_t proto)
+{
+    struct tp_ipv4 ip;
+
+    assert_int_equal(tp_ipv4_parse(s->b, s->len, &ip), TP_WIRE_OK);
+    assert_int_equal(ip.total_len, s->len);
+    assert_int_equal(ip.hdr_len, 20);
+    assert_int_equal(ip.src, US_ADDR);
+    assert_int_equal(ip.dst, dst);
+    assert_int_equal(ip.proto, proto);
+    assert_int_equal(ip.ttl, 64);
+    assert_true(ip.df);
+    assert_false(ip.mf);
+    assert_int_equal(ip.frag_off, 0);
+    return ip;
+}
+
+static void
+echo_request_gets_exact_reply(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+    struct tp_ipv4 ip;
+    size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, echo_req, sizeof(echo_req));
+
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 1);
+    ip = check_sent_ip(&f->sent[0], PEER_ADDR, TP_IP_PROTO_ICMP);
+    assert_int_equal(ip.payload_len, sizeof(echo_rep));
+    assert_memory_equal(ip.payload, echo_rep, sizeof(echo_rep));
+    assert_int_equal(stat(f, "IpInReceives"), 1);
+    assert_int_equal(stat(f, "IpInDelivers"), 1);
+    assert_int_equal(stat(f, "IcmpInMsgs"), 1);
+    assert_int_equal(stat(f, "IcmpInEchos"), 1);
+    assert_int_equal(stat(f, "IcmpOutMsgs"), 1);
+    assert_int_equal(stat(f, "IcmpOutEchoReps"), 1);
+    assert_int_equal(stat(f, "IpOutRequests"), 1);
+    only_counters(f, (const char *const[]){ "IpInReceives", "IpInDelivers", "IcmpInMsgs",
+        "IcmpInEchos", "IcmpOutMsgs", "IcmpOutEchoReps", "IpOutRequests", NULL });
+}
+
+static void
+echo_with_odd_data_and_ip_options(void **state)
+{
+    struct fixture *f = *state;
+    static const uint8_t opts[4] = { 1, 1, 1, 0 };  /* NOP NOP NOP EOL */
+    uint8_t msg[8 + 33], pkt[128];
+    struct tp_icmp m = { .type = TP_ICMP_ECHO, .id = 0xffff, .seq = 0xfffe };
+    struct tp_icmp r;
+    struct tp_ipv4 ip;
+    size_t n;
+
+    for (size_t i = 0; i < 33; i++)
+        msg[8 + i] = (uint8_t)(0xf0 + i);
+    m.body = msg + 8;
+    m.body_len = 33;
+    tp_icmp_emit(&m, msg);
+    n = build_ip_opts(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, opts, 4, msg, sizeof(msg));
+    pkt[1] = 0x10;                                  /* a TOS the reply keeps */
+    tp_store_be16(pkt + 10, 0);
+    tp_store_be16(pkt + 10, tp_csum(pkt, 24));
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 1);
+    ip = check_sent_ip(&f->sent[0], PEER_ADDR, TP_IP_PROTO_ICMP);
+    assert_int_equal(ip.tos, 0x10);
+    assert_int_equal(tp_icmp_parse(ip.payload, ip.payload_len, &r), TP_WIRE_OK);
+    assert_int_equal(r.type, TP_ICMP_ECHO_REPLY);
+    assert_int_equal(r.code, 0);
+    assert_int_equal(r.id, 0xffff);
+    assert_int_equal(r.seq, 0xfffe);
+    assert_int_equal(r.body_len, 33);
+    assert_memory_equal(r.body, msg + 8, 33);
+}
+
+static void
+echo_with_nonzero_code_is_ignored(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t msg[sizeof(echo_req)], pkt[128];
+    size_t n;
+
+    memcpy(msg, echo_req, sizeof(msg));
+    msg[1] = 1;
+    tp_store_be16(msg + 2, 0);
+    tp_store_be16(msg + 2, tp_csum(msg, sizeof(msg)));
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, msg, sizeof(msg));
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IcmpInEchos"), 1);
+}
+
+/* One malformed-IPv4 case: a mutation of a good echo request and the
+ * counter it must land in. */
+struct bad_case {
+    const char *what;
+    const char *counter;
+    void (*mutate)(uint8_t *pkt, size_t *len);
+};
+
+static void
+fix_ip_csum(uint8_t *p)
+{
+    size_t hl = (size_t)(p[0] & 0x0f) * 4;
+
+    tp_store_be16(p + 10, 0);
+    tp_store_be16(p + 10, tp_csum(p, hl < 20 ? 20 : hl));
+}
+
+static void mut_short(uint8_t *p, size_t *len) { (void)p; *len = 19; }
+static void mut_cut(uint8_t *p, size_t *len) { (void)p; *len -= 1; }
+static void mut_empty(uint8_t *p, size_t *len) { (void)p; *len = 0; }
+static void mut_v6(uint8_t *p, size_t *len) { (void)len; p[0] = 0x65; fix_ip_csum(p); }
+static void mut_ihl4(uint8_t *p, size_t *len) { (void)len; p[0] = 0x44; fix_ip_csum(p); }
+static void mut_ihl0(uint8_t *p, size_t *len) { (void)len; p[0] = 0x40; fix_ip_csum(p); }
+static void mut_ihl_big(uint8_t *p, size_t *len) { p[0] = 0x4f; *len = 40; }
+static void
+mut_tl_small(uint8_t *p, size_t *len)
+{
+    (void)len;
+    tp_store_be16(p + 2, 19);
+    fix_ip_csum(p);
+}
+static void
+mut_tl_big(uint8_t *p, size_t *len)
+{
+    tp_store_be16(p + 2, (uint16_t)(*len + 1));
+    fix_ip_csum(p);
+}
+static void mut_csum(uint8_t *p, size_t *len) { (void)len; p[11] ^= 0x01; }
+static void mut_src(uint8_t *p, size_t *len) { (void)len; p[15] ^= 0x80; }
+
+static const struct bad_case bad_cases[] = {
+    { "19 bytes", "TapirIpInTruncated", mut_short },
+    { "one byte short of total_len", "TapirIpInTruncated", mut_cut },
+    { "empty", "TapirIpInTruncated", mut_empty },
+    { "IHL past the buffer", "TapirIpInTruncated", mut_ihl_big },
+    { "total_len past the buffer", "TapirIpInTruncated", mut_tl_big },
+    { "version 6", "TapirIpInBadVersion", mut_v6 },
+    { "IHL 4", "TapirIpInBadHdrLen", mut_ihl4 },
+    { "IHL 0", "TapirIpInBadHdrLen", mut_ihl0 },
+    { "total_len 19", "TapirIpInBadTotalLen", mut_tl_small },
+    { "checksum", "TapirIpInCsumErrors", mut_csum },
+    { "source changed after the checksum", "TapirIpInCsumErrors", mut_src },
+};
+
+static void
+malformed_ipv4_counted_by_reason(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        struct fixture *f = new_fixture(0);
+        uint8_t pkt[128];
+        size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, echo_req,
+            sizeof(echo_req));
+
+        bad_cases[i].mutate(pkt, &n);
+        input(f, pkt, n);
+        if (f->n_sent != 0 || stat(f, bad_cases[i].counter) != 1)
+            fail_msg("case '%s': sent %d, %s = %llu", bad_cases[i].what, f->n_sent,
+                bad_cases[i].counter, (unsigned long long)stat(f, bad_cases[i].counter));
+        only_counters(f, (const char *const[]){ "IpInReceives", "IpInHdrErrors",
+            bad_cases[i].counter, NULL });
+        assert_int_equal(stat(f, "IpInHdrErrors"), 1);
+        assert_int_equal(stat(f, "IpInReceives"), 1);
+        teardown((void **)&f);
+    }
+}
+
+static void
+trailing_link_padding_is_ignored(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+    size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, echo_req, sizeof(echo_req));
+
+    memset(pkt + n, 0, 18);
+    input(f, pkt, n + 18);
+    assert_int_equal(f->n_sent, 1);
+    assert_int_equal(f->sent[0].len, n);
+}
+
+static void
+wrong_destination_is_addr_error(void **state)
+{
+    static const uint32_t dsts[] = { 0x0a000003, 0x0a0000ff, 0xffffffff, 0xe0000001, 0 };
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+
+    for (size_t i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
+        size_t n = build_ip(pkt, PEER_ADDR, dsts[i], TP_IP_PROTO_ICMP, echo_req,
+            sizeof(echo_req));
+
+        input(f, pkt, n);
+    }
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IpInAddrErrors"), 5);
+    only_counters(f, (const char *const[]){ "IpInReceives", "IpInAddrErrors", NULL });
+}
+
+static void
+bad_source_is_dropped(void **state)
+{
+    static const uint32_t srcs[] = { 0, US_ADDR, 0x7f000001, 0xffffffff, 0xe0000001,
+        0x0a0000ff };
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+
+    for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+        size_t n = build_ip(pkt, srcs[i], US_ADDR, 17, "12345678", 8);
+
+        input(f, pkt, n);
+    }
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "TapirIpInBadSrc"), 6);
+}
+
+static void
+fragments_fail_reassembly_silently(void **state)
+{
+    static const uint16_t frag_fields[] = { 0x2000, 0x0001, 0x20b9, 0x1fff };
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+
+    for (size_t i = 0; i < sizeof(frag_fields) / sizeof(frag_fields[0]); i++) {
+        /* Unknown protocol, so a delivered packet would draw an ICMP error. */
+        size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, 99, "12345678", 8);
+
+        tp_store_be16(pkt + 6, frag_fields[i]);
+        fix_ip_csum(pkt);
+        input(f, pkt, n);
+    }
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IpReasmFails"), 4);
+    only_counters(f, (const char *const[]){ "IpInReceives", "IpReasmFails", NULL });
+}
+
+static void
+bad_icmp_checksum_is_counted(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t msg[sizeof(echo_req)], pkt[128];
+    size_t n;
+
+    memcpy(msg, echo_req, sizeof(msg));
+    msg[sizeof(msg) - 1] ^= 0x20;
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, msg, sizeof(msg));
+    input(f, pkt, n);
+    /* And one too short for a header. */
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, echo_req, 7);
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IcmpInCsumErrors"), 1);
+    assert_int_equal(stat(f, "IcmpInErrors"), 2);
+    assert_int_equal(stat(f, "IcmpInMsgs"), 2);
+    assert_int_equal(stat(f, "IcmpInEchos"), 0);
+}
+
+/* Check an ICMP error sent about the packet pkt[0..len). */
+static void
+check_icmp_error(const struct sent *s, uint8_t type, uint8_t code, const uint8_t *pkt,
+    size_t quote_len)
+{
+    struct tp_ipv4 ip = check_sent_ip(s, PEER_ADDR, TP_IP_PROTO_ICMP);
+    struct tp_icmp m;
+
+    assert_int_equal(ip.tos, 0);
+    assert_int_equal(tp_icmp_parse(ip.payload, ip.payload_len, &m), TP_WIRE_OK);
+    assert_int_equal(m.type, type);
+    assert_int_equal(m.code, code);
+    assert_int_equal(tp_load_be32(ip.payload + 4), 0);      /* unused field */
+    assert_int_equal(m.body_len, quote_len);
+    assert_memory_equal(m.body, pkt, quote_len);
+}
+
+static void
+udp_gets_port_unreachable(void **state)
+{
+    struct fixture *f = *state;
+    static const uint8_t opts[8] = { 0x94, 4, 0, 0, 1, 1, 1, 0 };
+    uint8_t udp[40], pkt[128];
+    size_t n;
+
+    for (size_t i = 0; i < sizeof(udp); i++)
+        udp[i] = (uint8_t)(i + 1);
+    /* Header plus the first 8 bytes of a 40-byte datagram. */
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, udp, sizeof(udp));
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 1);
+    check_icmp_error(&f->sent[0], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PORT, pkt, 20 + 8);
+    /* A 3-byte datagram is quoted whole. */
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, udp, 3);
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 2);
+    check_icmp_error(&f->sent[1], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PORT, pkt, 23);
+    /* IP options are part of the quoted header. */
+    n = build_ip_opts(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, opts, 8, udp, sizeof(udp));
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 3);
+    check_icmp_error(&f->sent[2], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PORT, pkt, 28 + 8);
+    assert_int_equal(stat(f, "IcmpOutDestUnreachs"), 3);
+    assert_int_equal(stat(f, "IcmpOutMsgs"), 3);
+}
+
+static void
+unknown_protocol_gets_protocol_unreachable(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t pkt[128];
+    size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, 47, "0123456789abcdef", 16);
+
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 1);
+    check_icmp_error(&f->sent[0], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PROTO, pkt, 28);
+    assert_int_equal(stat(f, "IpInUnknownProtos"), 1);
+    assert_int_equal(stat(f, "IcmpOutDestUnreachs"), 1);
+}
+
+static void
+no_icmp_error_about_icmp(void **state)
+{
+    struct fixture *f = *state;
+    static const uint8_t types[] = { TP_ICMP_DEST_UNREACH, TP_ICMP_SOURCE_QUENCH,
+        TP_ICMP_REDIRECT, TP_ICMP_TIME_EXCEEDED, TP_ICMP_PARAM_PROBLEM, 13, 42, 255 };
+    uint8_t quoted[28], msg[8 + 28], pkt[128];
+
+    /* Errors quoting a datagram from the peer (not ours), and unknown types:
+     * none draws an answer. */
+    build_ip(quoted, PEER_ADDR, 0x08080808, TP_IP_PROTO_UDP, "12345678", 8);
+    for (size_t i = 0; i < sizeof(types); i++) {
+        struct tp_icmp m = { .type = types[i], .code = 3, .body = quoted, .body_len = 28 };
+        size_t n;
+
+        tp_icmp_emit(&m, msg);
+        memcpy(msg + 8, quoted, 28);
+        n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, msg, sizeof(msg));
+        input(f, pkt, n);
+    }
+    /* An error with a malformed quote. */
+    {
+        struct tp_icmp m = { .type = TP_ICMP_DEST_UNREACH, .code = 1, .body = quoted,
+            .body_len = 10 };
+        size_t n;
+
+        tp_icmp_emit(&m, msg);
+        memcpy(msg + 8, quoted, 10);
+        n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, msg, 18);
+        input(f, pkt, n);
+    }
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IcmpOutMsgs"), 0);
+    assert_int_equal(stat(f, "IcmpInMsgs"), 9);
+    assert_int_equal(stat(f, "IcmpInDestUnreachs"), 2);
+    assert_int_equal(stat(f, "IcmpInTimeExcds"), 1);
+    /* Quotes of datagrams we did not send, and the malformed one. */
+    assert_int_equal(stat(f, "IcmpInErrors"), 5);
+    /* Redirects are ignored: one link, no routes to update. */
+    assert_int_equal(stat(f, "TapirIcmpInOther"), 4);
+}
+
+static void
+echo_rate_limit_with_virtual_time(void **state)
+{
+    struct fixture *f = new_fixture(5);
+    uint8_t pkt[128];
+    size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_ICMP, echo_req, sizeof(echo_req));
+
+    (void)state;
+    for (int i = 0; i < 10; i++)
+        input(f, pkt, n);
+    assert_int_equal(f->n_sent, 5);
+    assert_int_equal(stat(f, "TapirIcmpOutRateLimited"), 5);
+    /* 199 ms later not one token has come back (5/s: one per 200 ms). */
+    f->now.us += 199000;
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 5);
+    f->now.us += 1000;
+    input(f, pkt, n);
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 6);
+    /* Errors draw from the same bucket. */
+    {
+        uint8_t u[64];
+        size_t un = build_ip(u, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, "12345678", 8);
+
+        input(f, u, un);
+        assert_int_equal(f->n_sent, 6);
+    }
+    /* A full second refills the whole bucket, no more. */
+    f->now.us += 10 * 1000000;
+    for (int i = 0; i < 10; i++)
+        input(f, pkt, n);
+    assert_int_equal(f->n_sent, 11);
+    assert_int_equal(stat(f, "IcmpOutEchoReps"), 11);
+    assert_int_equal(stat(f, "TapirIcmpOutRateLimited"), 5 + 1 + 1 + 1 + 5);
+    teardown((void **)&f);
+}
+
+/* A TCP segment from the peer's port 40000 to our port 7, checksummed. */
+static size_t
+build_tcp(uint8_t *pkt, uint32_t seq, uint32_t ack, uint8_t flags, const char *data)
+{
+    struct tp_tcp_out o = { .src_port = 40000, .dst_port = 7, .seq = seq, .ack = ack,
+        .flags = flags, .window = 1000 };
+    uint8_t seg[128];
+    size_t hl = tp_tcphdr_len(&o), dl = strlen(data);
+
+    tp_tcphdr_emit(&o, seg);
+    memcpy(seg + hl, data, dl);
+    tp_store_be16(seg + 16, tp_tcp_csum(PEER_ADDR, US_ADDR, seg, hl + dl));
+    return build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_TCP, seg, hl + dl);
+}
+
+static void
+check_rst(const struct sent *s, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+    struct tp_ipv4 ip = check_sent_ip(s, PEER_ADDR, TP_IP_PROTO_TCP);
+    struct tp_tcphdr h;
+
+    assert_int_equal(tp_tcp_csum(US_ADDR, PEER_ADDR, ip.payload, ip.payload_len), 0);
+    assert_int_equal(tp_tcphdr_parse(ip.payload, ip.payload_len, &h), TP_WIRE_OK);
+    assert_int_equal(h.src_port, 7);
+    assert_int_equal(h.dst_port, 40000);
+    assert_int_equal(h.flags, flags);
+    assert_int_equal(h.seq, seq);
+    if (flags & TP_TCP_ACK)
+        assert_int_equal(h.ack, ack);
+    assert_int_equal(h.payload_len, 0);
+}
+
+static void
+tcp_to_closed_port_gets_rst(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t pkt[256];
+    size_t n;
+
+    /* RFC 9293 3.10.7.1: no ACK -> <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. */
+    n = build_tcp(pkt, 1000, 0, TP_TCP_SYN, "");
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 1);
+    check_rst(&f->sent[0], 0, 1001, TP_TCP_RST | TP_TCP_ACK);
+    /* SYN, FIN and five data bytes all count in SEG.LEN; the seq wraps. */
+    n = build_tcp(pkt, 0xfffffffe, 0, TP_TCP_SYN | TP_TCP_FIN, "hello");
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 2);
+    check_rst(&f->sent[1], 0, 5, TP_TCP_RST | TP_TCP_ACK);
+    /* ACK set -> <SEQ=SEG.ACK><CTL=RST>. */
+    n = build_tcp(pkt, 5, 0xdeadbeef, TP_TCP_ACK | TP_TCP_PSH, "xyz");
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 3);
+    check_rst(&f->sent[2], 0xdeadbeef, 0, TP_TCP_RST);
+    /* A RST is never answered. */
+    n = build_tcp(pkt, 5, 6, TP_TCP_RST | TP_TCP_ACK, "");
+    input(f, pkt, n);
+    n = build_tcp(pkt, 5, 0, TP_TCP_RST, "");
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 3);
+    assert_int_equal(stat(f, "TcpOutRsts"), 3);
+    assert_int_equal(stat(f, "TcpInSegs"), 5);
+}
+
+static void
+tcp_bad_checksum_or_header_is_dropped(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t pkt[256];
+    size_t n;
+
+    n = build_tcp(pkt, 1000, 0, TP_TCP_SYN, "data");
+    pkt[n - 1] ^= 1;
+    input(f, pkt, n);
+    assert_int_equal(stat(f, "TcpInCsumErrors"), 1);
+    /* Data offset 4. */
+    n = build_tcp(pkt, 1000, 0, TP_TCP_SYN, "");
+    pkt[20 + 12] = 0x40;
+    input(f, pkt, n);
+    /* Shorter than a TCP header. */
+    n = build_ip(pkt, PEER_ADDR, US_ADDR, TP_IP_PROTO_TCP, "0123456789", 10);
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "TcpInErrs"), 3);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(echo_request_gets_exact_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(echo_with_odd_data_and_ip_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(echo_with_nonzero_code_is_ignored, setup, teardown),
+        cmocka_unit_test(malformed_ipv4_counted_by_reason),
+        cmocka_unit_test_setup_teardown(trailing_link_padding_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(wrong_destination_is_addr_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_source_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(fragments_fail_reassembly_silently, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_icmp_checksum_is_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(udp_gets_port_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_protocol_gets_protocol_unreachable, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(no_icmp_error_about_icmp, setup, teardown),
+        cmocka_unit_test(echo_rate_limit_with_virtual_time),
+        cmocka_unit_test_setup_teardown(tcp_to_closed_port_gets_rst, setup, teardown),
+        cmocka_unit_test_setup_teardown(tcp_bad_checksum_or_header_is_dropped, setup,
+            teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
