@@ -109,7 +109,7 @@ int
 tp_pcap_open(const char *path, uint32_t snaplen, struct tapir_time now,
     struct tp_pcap **out)
 {
-    int64_t wall_us;
+    int64_t wall_us = 0;
     int err;
 
     *out = NULL;
