@@ -553,18 +553,18 @@ parse_field(const char *f, size_t len, struct tp_impair_spec *s, bool seen[K_N],
     int n = len > 64 ? 64 : (int)len;   /* quote at most this much of a field */
 
     if (len == 0)
-        return parse_error(err, errlen, "impair: empty field (want key=value,...)");
+        return parse_error(err, errlen, "empty field (want key=value,...)");
     if (k == K_N)
-        return parse_error(err, errlen, "impair: unknown field \"%.*s\" (want loss, dup, "
+        return parse_error(err, errlen, "unknown field \"%.*s\" (want loss, dup, "
             "reorder, delay, corrupt, seed or limit)", klen > 64 ? 64 : (int)klen, f);
     if (eq == NULL)
-        return parse_error(err, errlen, "impair: field \"%s\" has no value (want %s=...)",
+        return parse_error(err, errlen, "field \"%s\" has no value (want %s=...)",
             key_names[k], key_names[k]);
     if (seen[k])
-        return parse_error(err, errlen, "impair: field \"%s\" given twice", key_names[k]);
+        return parse_error(err, errlen, "field \"%s\" given twice", key_names[k]);
     seen[k] = true;
     if (!set_field(s, k, eq + 1, len - klen - 1))
-        return parse_error(err, errlen, "impair: bad value in \"%.*s\": %s wants %s", n, f,
+        return parse_error(err, errlen, "bad value in \"%.*s\": %s wants %s", n, f,
             key_names[k], key_wants[k]);
     return 0;
 }
@@ -578,7 +578,7 @@ tp_impair_parse(const char *s, struct tp_impair_spec *out, char *err, size_t err
     if (err != NULL && errlen != 0)
         err[0] = '\0';
     if (s == NULL || *s == '\0')
-        return parse_error(err, errlen, "impair: empty spec (want key=value,...)");
+        return parse_error(err, errlen, "empty spec (want key=value,...)");
     tp_impair_spec_default(&spec);
     for (;;) {
         const char *comma = strchr(s, ',');

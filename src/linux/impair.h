@@ -75,7 +75,8 @@ void tp_impair_spec_default(struct tp_impair_spec *spec);
  * (0..2^64-1) and limit (1..100000); each at most once, in any order;
  * missing keys keep tp_impair_spec_default() values.  s is borrowed.
  * Returns 0 and *out, or -EINVAL with a one-line message naming the bad
- * field in err (errlen bytes, always terminated; err may be NULL).
+ * field in err (errlen bytes, always terminated; err may be NULL), without
+ * a prefix, for the caller to put one: "--impair: " + err.
  */
 int tp_impair_parse(const char *s, struct tp_impair_spec *out, char *err, size_t errlen);
 

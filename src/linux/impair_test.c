@@ -165,7 +165,7 @@ parse_rejects_bad_specs_naming_the_field(void **state)
 
         memset(&s, 0xa5, sizeof(s));
         assert_int_equal(tp_impair_parse(bad[i].in, &s, err, sizeof(err)), -EINVAL);
-        if (strstr(err, bad[i].names) == NULL || strncmp(err, "impair: ", 8) != 0)
+        if (strstr(err, bad[i].names) == NULL || strchr(err, '\n') != NULL)
             fail_msg("spec \"%s\": message \"%s\" does not name %s", bad[i].in, err,
                 bad[i].names);
         assert_int_equal(s.loss_ppm, 0xa5a5a5a5u);          /* out untouched */
@@ -173,7 +173,7 @@ parse_rejects_bad_specs_naming_the_field(void **state)
     /* A short or absent message buffer is fine. */
     assert_int_equal(tp_impair_parse("loss=x", &(struct tp_impair_spec){ 0 }, err, 5),
         -EINVAL);
-    assert_string_equal(err, "impa");
+    assert_string_equal(err, "bad ");
     assert_int_equal(tp_impair_parse("loss=x", &(struct tp_impair_spec){ 0 }, NULL, 0),
         -EINVAL);
 }
