@@ -1,0 +1,108 @@
+/*
+ * src/cli/main.c -- the `tapir` command: finds the subcommand in a table
+ * and hands it the rest of the arguments.  Also `version` and `help`.
+ *
+ * New subcommands (nc, status, stats, exec) are one more row in
+ * tp_cli_cmds and a cmd_NAME.c file.
+ */
+#include <string.h>
+
+#include "cli/cli.h"
+#include "tapir/tapir.h"
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+const struct tp_cli_cmd tp_cli_cmds[] = {
+    { "run", tp_cmd_run, "serve a stack on a TUN device until SIGINT/SIGTERM",
+        "tapir run --addr A --peer B [--dev NAME] [--prefix N] [--mtu M] [--route NET/N]...\n"
+        "          [--log-level L] [--netns-new] [--stats-on-exit FILE]\n"
+        "  --addr A             the stack's own IPv4 address\n"
+        "  --peer B             the kernel's address on the device (A is its peer)\n"
+        "  --dev NAME           the TUN device's name (default: chosen by the kernel)\n"
+        "  --prefix N           give both ends the network B/N instead of point-to-point\n"
+        "  --mtu M              link MTU, 68..65535 (default 1500)\n"
+        "  --route NET/N        also route NET/N through the device (up to 8)\n"
+        "  --log-level L        error, warn, info (default), debug, trace\n"
+        "  --netns-new          run in a new network namespace of this process\n"
+        "  --stats-on-exit FILE write every counter as 'name value' lines at exit\n" },
+    { "demo", tp_cmd_demo, "show the stack answering the kernel's ping in a private namespace",
+        "tapir demo [--count N] [--verbose] [--log-level L]\n"
+        "  --count N            pings to send, 1..100 (default 5)\n"
+        "  --verbose            show the output of each tool the demo runs\n"
+        "  --log-level L        error, warn (default), info, debug, trace\n" },
+    { "version", cmd_version, "print the version", "tapir version\n" },
+    { "help", cmd_help, "list the commands, or describe one", "tapir help [COMMAND]\n" },
+    { NULL, NULL, NULL, NULL },
+};
+
+static const struct tp_cli_cmd *
+find_cmd(const char *name)
+{
+    for (const struct tp_cli_cmd *c = tp_cli_cmds; c->name != NULL; c++) {
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void
+print_summary(FILE *f)
+{
+    fprintf(f, "usage: tapir COMMAND [ARGS]\n\ncommands:\n");
+    for (const struct tp_cli_cmd *c = tp_cli_cmds; c->name != NULL; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\n'tapir help COMMAND' describes one.  Exit status: 0 ok, 1 failed, "
+        "2 bad usage.\n");
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+    tp_cli_getopt_reset();
+    while (tp_cli_getopt(argc, argv, "", (const struct option[]){ { 0 } }) != -1)
+        ;
+    tp_cli_no_operands("version", argc, argv);
+    printf("tapir %s\n", TAPIR_VERSION);
+    return TP_EXIT_OK;
+}
+
+void
+tp_cli_print_help(const char *name)
+{
+    const struct tp_cli_cmd *c = find_cmd(name);
+
+    if (c != NULL)
+        printf("%s: %s\n\nusage: %s", c->name, c->summary, c->usage);
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+    if (argc > 2)
+        tp_cli_usage_fail("help: unexpected argument '%s'", argv[2]);
+    if (argc < 2) {
+        print_summary(stdout);
+        return TP_EXIT_OK;
+    }
+    if (find_cmd(argv[1]) == NULL)
+        tp_cli_usage_fail("help: '%s' is not a command (try 'tapir help')", argv[1]);
+    tp_cli_print_help(argv[1]);
+    return TP_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct tp_cli_cmd *c;
+
+    if (argc < 2)
+        tp_cli_usage_fail("missing command (try 'tapir help')");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cmd_help(1, argv + 1);
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv + 1);
+    if ((c = find_cmd(argv[1])) == NULL)
+        tp_cli_usage_fail("'%s' is not a command (try 'tapir help')", argv[1]);
+    return c->main(argc - 1, argv + 1);
+}
