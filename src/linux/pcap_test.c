@@ -24,8 +24,8 @@
 #define MONO_BASE_US 5000000LL
 
 struct fixture {
-    char dir[64];
-    char path[96];
+    char dir[256];
+    char path[300];
 };
 
 static int
@@ -193,7 +193,7 @@ open_rejects_bad_arguments_with_negative_errno(void **state)
 {
     struct fixture *f = *state;
     struct tp_pcap *pc = (struct tp_pcap *)&pc;
-    char path[128];
+    char path[320];
 
     assert_int_equal(tp_pcap_open_at(f->path, 262145, mono(0), 0, &pc), -EINVAL);
     assert_null(pc);
