@@ -337,7 +337,7 @@ tshark_decodes_icmp_echo_and_tcp_syn(void **state)
     uint8_t pkt[64];
     struct tapir_iov iov[2];
     struct tp_pcap *pc;
-    char cmd[512], out[512] = "";
+    char cmd[1024], out[512] = "";
     size_t n, len;
     FILE *p;
 
