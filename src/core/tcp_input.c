@@ -1,0 +1,808 @@
+/*
+ * src/core/tcp_input.c -- segment arrival (RFC 9293 3.10.7), with RFC 5961
+ * for RST, SYN and ACK checks and RFC 1337 in TIME-WAIT.
+ *
+ * Called by ip.c through tp_tcp_input().  Each RFC step is a function that
+ * returns a verdict; tp_tcp_input() turns verdicts into actions in one
+ * switch.  Replies are sent through tcp_output.c after the steps ran.
+ * Not implemented: URG (ignored), the security/compartment check, data on
+ * a SYN (dropped and counted: the peer sends it again once synchronized).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "core/tcp_int.h"
+
+enum seg_verdict {
+    SEG_CONTINUE,                   /* go on to the next step */
+    SEG_DROP,                       /* discard silently */
+    SEG_DROP_ACK,                   /* discard, then send an ACK */
+    SEG_DROP_CHALLENGE,             /* discard, then a rate-limited challenge ACK */
+    SEG_DROP_RST,                   /* discard, then RST <SEQ=SEG.ACK> */
+    SEG_GONE,                       /* the TCB was closed or freed */
+};
+
+struct seg_ctx {
+    const struct tp_ipv4 *ip;
+    struct tp_tcphdr h;
+    struct tp_tcp_opts opts;
+    uint32_t seq;
+    uint32_t len;                   /* SEG.LEN: payload plus SYN and FIN */
+    const uint8_t *data;            /* payload left after trimming */
+    uint32_t data_len;
+    bool fin;                       /* FIN still inside the window after trimming */
+    struct tapir_time now;
+};
+
+static bool
+has(const struct seg_ctx *c, uint8_t f)
+{
+    return (c->h.flags & f) != 0;
+}
+
+/* ---- bad input ---- */
+
+/* RFC 9293 3.1 and 3.10.7: combinations no sender may produce.  SYN+FIN
+ * and SYN+RST are ambiguous; a segment without SYN, ACK or RST carries no
+ * usable control.  A connection drops them (counted); a closed port still
+ * answers them with RST as 3.10.7.1 says. */
+static bool
+flags_are_legal(uint8_t f)
+{
+    if ((f & TP_TCP_SYN) && (f & (TP_TCP_FIN | TP_TCP_RST)))
+        return false;
+    return (f & (TP_TCP_SYN | TP_TCP_ACK | TP_TCP_RST)) != 0;
+}
+
+/* ---- option values ---- */
+
+static void
+apply_syn_opts(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    uint32_t mss = TP_TCP_MSS_DEFAULT;              /* MUST-15 */
+
+    if (c->opts.has_mss) {
+        mss = c->opts.mss;
+        if (mss < TP_TCP_MSS_MIN) {
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_MSS_CLAMPED);
+            mss = TP_TCP_MSS_MIN;
+        }
+    }
+    if (mss > tcb->rcv_mss)
+        mss = tcb->rcv_mss;                         /* our MTU - 40 (or TCP_MAXSEG) */
+    tcb->snd_mss = (uint16_t)mss;
+    tcb->cwnd = 10u * mss;                          /* RFC 6928 */
+    tcb->ssthresh = UINT32_MAX;
+}
+
+static void
+drop_syn_data(struct tapir_stack *st, const struct seg_ctx *c)
+{
+    if (c->h.payload_len > 0)
+        tp_stat_add(st, TP_STAT_TCP_EXT_SYN_DATA_DROP, c->h.payload_len);
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
+
+static struct tp_tcb *
+spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
+{
+    struct tapir_stack *st = lst->st;
+    struct tp_tcb *t = tp_tcb_alloc(st);
+
+    if (t == NULL)
+        return NULL;
+    t->laddr = c->ip->dst;
+    t->lport = c->h.dst_port;
+    t->raddr = c->ip->src;
+    t->rport = c->h.src_port;
+    t->sndbuf_cap = lst->sndbuf_cap;
+    t->rcvbuf_cap = lst->rcvbuf_cap;
+    t->nodelay = lst->nodelay;
+    t->keepalive = lst->keepalive;
+    t->linger0 = lst->linger0;
+    t->maxseg = lst->maxseg;
+    t->keepidle_s = lst->keepidle_s;
+    t->keepintvl_s = lst->keepintvl_s;
+    t->keepcnt = lst->keepcnt;
+    t->user_timeout_ms = lst->user_timeout_ms;
+    if (tp_tcb_alloc_bufs(t) != 0) {
+        tp_tcb_free(t);
+        return NULL;
+    }
+    t->parent = lst->index;
+    lst->n_synq++;
+    return t;
+}
+
+static void
+syn_received_init(struct tp_tcb *t, const struct seg_ctx *c)
+{
+    t->rcv_mss = tp_tcp_our_mss(t->st, t);
+    apply_syn_opts(t, c);
+    t->irs = c->seq;
+    t->rcv_nxt = c->seq + 1;
+    t->rcv_adv = t->rcv_nxt;
+    t->snd_wnd = c->h.window;                       /* never scaled on a SYN */
+    t->max_snd_wnd = t->snd_wnd;
+    t->snd_wl1 = c->seq;
+}
+
+static enum seg_verdict
+listen_input(struct tp_tcb *lst, const struct seg_ctx *c)
+{
+    struct tapir_stack *st = lst->st;
+    struct tp_tcb *t;
+
+    if (has(c, TP_TCP_RST))
+        return SEG_DROP;                            /* first */
+    if (has(c, TP_TCP_ACK))
+        return SEG_DROP_RST;                        /* second */
+    if (!has(c, TP_TCP_SYN))
+        return SEG_DROP;
+    if (lst->n_acceptq >= lst->backlog || lst->n_synq >= lst->backlog) {
+        if (lst->n_acceptq >= lst->backlog)
+            tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_OVERFLOWS);
+        tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_DROPS);
+        return SEG_DROP;            /* the peer retransmits its SYN */
+    }
+    if ((t = spawn_child(lst, c)) == NULL) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_DROPS);
+        return SEG_DROP;
+    }
+    drop_syn_data(st, c);
+    t->from_listen = true;
+    syn_received_init(t, c);
+    t->iss = tp_tcp_isn(st, t->laddr, t->lport, t->raddr, t->rport);
+    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+    t->snd_buf_seq = t->iss + 1;
+    tp_tcb_set_state(t, TAPIR_TCP_SYN_RECEIVED);
+    tp_tcp_hash_conn(t);
+    tp_tcp_output(t, c->now);                       /* SYN,ACK */
+    return SEG_DROP;
+}
+
+/* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
+
+static void
+established(struct tp_tcb *tcb, struct tapir_time now)
+{
+    (void)now;
+    /* RFC 6298 (5.7): a SYN timed out, so start data with an RTO of 3 s. */
+    if (!tcb->rtt_valid && tcb->n_rtx > 0 && tcb->rto_us < 3000000)
+        tcb->rto_us = 3000000;
+    tcb->n_rtx = 0;
+    tp_tcb_set_state(tcb, TAPIR_TCP_ESTABLISHED);
+    if (tcb->fin_queued)            /* shutdown(WR) before the handshake ended */
+        tp_tcb_set_state(tcb, TAPIR_TCP_FIN_WAIT_1);
+    if (tcb->keepalive)
+        tcb->keep_at = tapir_time_add(now, TAPIR_SEC(tcb->keepidle_s));
+}
+
+static void
+take_rtt_sample(struct tp_tcb *tcb, uint32_t ack, struct tapir_time now)
+{
+    if (tcb->rtt_timing && tp_seq_gt(ack, tcb->rtt_seq)) {
+        tcb->rtt_timing = false;
+        tp_tcp_rtt_sample(tcb, tapir_time_sub(now, tcb->rtt_start).us);
+    }
+}
+
+static enum seg_verdict
+syn_sent_input(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    bool ack_ok = false;
+
+    if (has(c, TP_TCP_ACK)) {                       /* first */
+        if (tp_seq_leq(c->h.ack, tcb->iss) || tp_seq_gt(c->h.ack, tcb->snd_max))
+            return has(c, TP_TCP_RST) ? SEG_DROP : SEG_DROP_RST;
+        ack_ok = true;
+    }
+    if (has(c, TP_TCP_RST)) {                       /* second; RFC 5961 3.2 */
+        if (!ack_ok)
+            return SEG_DROP;
+        tp_stat_inc(tcb->st, TP_STAT_TCP_ATTEMPT_FAILS);
+        tp_tcb_closed(tcb, -ECONNREFUSED);
+        return SEG_GONE;
+    }
+    if (!has(c, TP_TCP_SYN))                        /* fourth */
+        return SEG_DROP;
+    drop_syn_data(tcb->st, c);
+    syn_received_init(tcb, c);
+    tcb->snd_wl2 = c->h.ack;
+    if (ack_ok) {
+        tcb->snd_una = c->h.ack;
+        take_rtt_sample(tcb, c->h.ack, c->now);
+        tcb->rtx_at = TAPIR_TIME_NEVER;
+        tp_tcp_timer_update(tcb);
+        established(tcb, c->now);
+        tcb->ack_now = true;
+        tp_tcb_notify(tcb, TAPIR_EV_WRITABLE);
+        return SEG_DROP;            /* the ACK goes out from output */
+    }
+    /* Simultaneous open (MUST-10): SYN,ACK <SEQ=ISS><ACK=RCV.NXT>. */
+    tcb->from_listen = false;
+    tp_tcb_set_state(tcb, TAPIR_TCP_SYN_RECEIVED);
+    tcb->snd_nxt = tcb->iss;
+    return SEG_DROP;
+}
+
+/* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
+
+/* First: the acceptability test, then trimming to the window. */
+static enum seg_verdict
+check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    struct tapir_stack *st = tcb->st;
+    uint32_t wnd = tp_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    uint32_t rn = tcb->rcv_nxt, seq = c->seq, off, end;
+    bool ok;
+
+    if (c->len == 0)
+        ok = wnd == 0 ? seq == rn : tp_seq_in(seq, rn, wnd);
+    else if (wnd == 0)
+        ok = seq == rn;             /* MUST-66: still take its ACK and RST; no data */
+    else
+        ok = tp_seq_in(seq, rn, wnd) || tp_seq_in(seq + c->len - 1, rn, wnd);
+    if (!ok) {
+        if (has(c, TP_TCP_RST)) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_RST_BAD_SEQ);
+            return SEG_DROP;
+        }
+        tp_stat_inc(st, TP_STAT_TCP_EXT_SEQ_DROP);
+        if (tcb->state == TAPIR_TCP_TIME_WAIT && has(c, TP_TCP_FIN)
+            && seq + c->len == rn)
+            tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */
+        return SEG_DROP_ACK;
+    }
+    /* Trim what lies before RCV.NXT and past the window. */
+    off = tp_seq_lt(seq, rn) ? rn - seq : 0;
+    if (has(c, TP_TCP_SYN) && off > 0)
+        off--;                      /* the SYN itself (a peer's retransmitted SYN) */
+    c->data = c->h.payload + (off < c->h.payload_len ? off : c->h.payload_len);
+    c->data_len = off < c->h.payload_len ? (uint32_t)(c->h.payload_len - off) : 0;
+    c->seq = seq + off;
+    end = rn + wnd;
+    if (tp_seq_gt(c->seq + c->data_len, end)) {
+        c->data_len = tp_seq_gt(end, c->seq) ? end - c->seq : 0;
+        c->fin = false;             /* a FIN past the window is not ours yet */
+        tcb->ack_now = true;
+        tp_stat_inc(st, TP_STAT_TCP_EXT_RCV_OVERFLOW);
+    }
+    return SEG_CONTINUE;
+}
+
+/* Second: RFC 5961 3.2 -- only an exact RST resets; in-window ones get a
+ * challenge ACK.  TIME-WAIT ignores RSTs (RFC 1337). */
+static enum seg_verdict
+check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    struct tapir_stack *st = tcb->st;
+    bool was_estab;
+
+    if (!has(c, TP_TCP_RST))
+        return SEG_CONTINUE;
+    if (tcb->state == TAPIR_TCP_TIME_WAIT) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_RST_IN_TW);
+        return SEG_DROP;
+    }
+    if (c->seq != tcb->rcv_nxt)
+        return SEG_DROP_CHALLENGE;
+    switch (tcb->state) {
+    case TAPIR_TCP_SYN_RECEIVED:
+        tp_stat_inc(st, TP_STAT_TCP_ATTEMPT_FAILS);
+        if (tcb->from_listen) {
+            tp_tcb_free(tcb);       /* back to LISTEN: the listener lives on */
+            return SEG_GONE;
+        }
+        tp_tcb_closed(tcb, -ECONNREFUSED);
+        return SEG_GONE;
+    case TAPIR_TCP_CLOSING:
+    case TAPIR_TCP_LAST_ACK:
+        tp_tcb_closed(tcb, 0);
+        return SEG_GONE;
+    case TAPIR_TCP_ESTABLISHED:
+    case TAPIR_TCP_FIN_WAIT_1:
+    case TAPIR_TCP_FIN_WAIT_2:
+    case TAPIR_TCP_CLOSE_WAIT:
+        was_estab = tcb->state == TAPIR_TCP_ESTABLISHED || tcb->state == TAPIR_TCP_CLOSE_WAIT;
+        if (was_estab)
+            tp_stat_inc(st, TP_STAT_TCP_ESTAB_RESETS);
+        tp_tcb_closed(tcb, -ECONNRESET);
+        return SEG_GONE;
+    case TAPIR_TCP_CLOSED:
+    case TAPIR_TCP_LISTEN:
+    case TAPIR_TCP_SYN_SENT:
+    case TAPIR_TCP_TIME_WAIT:
+    case TAPIR_TCP_NSTATES:
+        break;
+    }
+    return SEG_DROP;
+}
+
+/* Fourth: RFC 5961 4.2 -- a SYN in a synchronized state gets a challenge
+ * ACK (SYN-RECEIVED included: a retransmitted SYN was handled before). */
+static enum seg_verdict
+check_syn(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    (void)tcb;
+    if (!has(c, TP_TCP_SYN))
+        return SEG_CONTINUE;
+    return SEG_DROP_CHALLENGE;
+}
+
+/* Fifth, for SYN-RECEIVED: the ACK of our SYN completes the handshake. */
+static enum seg_verdict
+ack_syn_received(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    struct tp_tcb *p = tp_tcb_at(tcb->st, tcb->parent);
+
+    if (!(tp_seq_lt(tcb->snd_una, c->h.ack) && tp_seq_leq(c->h.ack, tcb->snd_max)))
+        return SEG_DROP_RST;
+    if (tcb->from_listen && p != NULL && p->n_acceptq >= p->backlog) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_LISTEN_OVERFLOWS);
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_LISTEN_DROPS);
+        return SEG_DROP;            /* stays in SYN-RECEIVED; the SYN,ACK is resent */
+    }
+    tcb->snd_wnd = c->h.window;
+    tcb->snd_wl1 = c->h.seq;
+    tcb->snd_wl2 = c->h.ack;
+    established(tcb, c->now);
+    if (tcb->from_listen && p != NULL)
+        tp_tcp_child_established(tcb);
+    else
+        tp_tcb_notify(tcb, TAPIR_EV_WRITABLE);
+    return SEG_CONTINUE;
+}
+
+/* RFC 9293 3.10.7.4 (fifth), the window update rule. */
+static void
+update_window(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    if (tp_seq_lt(tcb->snd_wl1, c->h.seq)
+        || (tcb->snd_wl1 == c->h.seq && tp_seq_leq(tcb->snd_wl2, c->h.ack))) {
+        tcb->snd_wnd = c->h.window;
+        tcb->snd_wl1 = c->h.seq;
+        tcb->snd_wl2 = c->h.ack;
+        if (tcb->snd_wnd > tcb->max_snd_wnd)
+            tcb->max_snd_wnd = tcb->snd_wnd;
+        if (tcb->snd_wnd > 0 && tcb->persist) {
+            tcb->persist = false;
+            tcb->rtx_at = TAPIR_TIME_NEVER;
+            tp_tcp_timer_update(tcb);
+        }
+    }
+}
+
+/* New data acknowledged: free it, time it, grow cwnd, rearm (RFC 6298 5.2, 5.3). */
+static void
+ack_new_data(struct tp_tcb *tcb, uint32_t ack, struct tapir_time now)
+{
+    uint32_t acked = ack - tcb->snd_una, n = 0;
+
+    take_rtt_sample(tcb, ack, now);
+    if (tp_seq_gt(ack, tcb->snd_buf_seq)) {
+        n = ack - tcb->snd_buf_seq;
+        if (n > tcb->snd.len)
+            n = tcb->snd.len;
+        tp_ring_drop(&tcb->snd, n);
+        tcb->snd_buf_seq += n;
+    }
+    tcb->snd_una = ack;
+    if (tp_seq_lt(tcb->snd_nxt, ack))
+        tcb->snd_nxt = ack;
+    tcb->bytes_acked += acked;
+    tcb->n_rtx = 0;
+    tcb->n_dupacks = 0;
+    tcb->soft_err = 0;
+    /* RFC 5681 3.1: slow start, then congestion avoidance (TODO(#4): CC module). */
+    if (tcb->cwnd < tcb->ssthresh)
+        tcb->cwnd += acked < tcb->snd_mss ? acked : tcb->snd_mss;
+    else
+        tcb->cwnd += (uint32_t)((uint64_t)tcb->snd_mss * tcb->snd_mss / tcb->cwnd) + 1;
+    tcb->persist = false;
+    tcb->rtx_at = tcb->snd_una == tcb->snd_max ? TAPIR_TIME_NEVER
+        : tapir_time_add(now, TAPIR_US(tcb->rto_us));
+    tp_tcp_timer_update(tcb);
+    if (n > 0)
+        tp_tcb_notify(tcb, TAPIR_EV_WRITABLE);
+}
+
+static bool
+our_fin_acked(const struct tp_tcb *tcb)
+{
+    return tcb->snd_una == tcb->snd_buf_seq + tcb->snd.len + 1 && tcb->snd.len == 0;
+}
+
+/* Fifth: RFC 9293 3.10.7.4 with RFC 5961 5.2's range check. */
+static enum seg_verdict
+check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    struct tapir_stack *st = tcb->st;
+    uint32_t ack = c->h.ack;
+    enum seg_verdict v;
+
+    if (!has(c, TP_TCP_ACK))
+        return SEG_DROP;
+    if (tcb->state == TAPIR_TCP_SYN_RECEIVED && (v = ack_syn_received(tcb, c)) != SEG_CONTINUE)
+        return v;
+    if (tp_seq_gt(ack, tcb->snd_max)) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_ACK_TOO_NEW);
+        return SEG_DROP_ACK;
+    }
+    if (tp_seq_lt(ack, tcb->snd_una - tcb->max_snd_wnd)) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_ACK_TOO_OLD);
+        return SEG_DROP_CHALLENGE;
+    }
+    if (tp_seq_gt(ack, tcb->snd_una)) {
+        ack_new_data(tcb, ack, c->now);
+    } else if (ack == tcb->snd_una && c->len == 0 && c->h.window == tcb->snd_wnd
+        && tcb->snd_max != tcb->snd_una && ++tcb->n_dupacks == 3) {
+        /* RFC 5681 3.2: fast retransmit (recovery itself is issue 4's). */
+        uint32_t flight = tcb->snd_max - tcb->snd_una;
+
+        tcb->ssthresh = flight / 2 > 2u * tcb->snd_mss ? flight / 2 : 2u * tcb->snd_mss;
+        tcb->cwnd = tcb->ssthresh;
+        tcb->rtx_once = true;
+    }
+    if (c->len == 0)
+        tp_stat_inc(st, TP_STAT_TCP_EXT_PURE_ACKS);
+    update_window(tcb, c);
+    switch (tcb->state) {
+    case TAPIR_TCP_FIN_WAIT_1:
+        if (our_fin_acked(tcb)) {
+            tp_tcb_set_state(tcb, TAPIR_TCP_FIN_WAIT_2);
+            if (!tcb->has_handle) { /* an orphan does not wait forever (Linux: tcp_fin_timeout) */
+                tcb->tw_at = tapir_time_add(c->now, TAPIR_MS(tcb->st->cfg.tcp.msl_ms));
+                tp_tcp_timer_update(tcb);
+            }
+        }
+        break;
+    case TAPIR_TCP_CLOSING:
+        if (our_fin_acked(tcb))
+            tp_tcp_enter_time_wait(tcb, c->now);
+        break;
+    case TAPIR_TCP_LAST_ACK:
+        if (our_fin_acked(tcb)) {
+            tp_tcb_closed(tcb, 0);
+            return SEG_GONE;
+        }
+        break;
+    case TAPIR_TCP_CLOSED:
+    case TAPIR_TCP_LISTEN:
+    case TAPIR_TCP_SYN_SENT:
+    case TAPIR_TCP_SYN_RECEIVED:
+    case TAPIR_TCP_ESTABLISHED:
+    case TAPIR_TCP_FIN_WAIT_2:
+    case TAPIR_TCP_CLOSE_WAIT:
+    case TAPIR_TCP_TIME_WAIT:
+    case TAPIR_TCP_NSTATES:
+        break;
+    }
+    return SEG_CONTINUE;
+}
+
+static bool
+can_take_data(enum tapir_tcp_state s)
+{
+    return s == TAPIR_TCP_ESTABLISHED || s == TAPIR_TCP_FIN_WAIT_1
+        || s == TAPIR_TCP_FIN_WAIT_2;
+}
+
+/* Delayed ACK (RFC 1122 4.2.3.2): every second full segment, else 40 ms. */
+static void
+schedule_ack(struct tp_tcb *tcb, struct tapir_time now)
+{
+    if (++tcb->n_unacked_segs >= 2) {
+        tcb->ack_now = true;
+        return;
+    }
+    if (tcb->delack_at.us == INT64_MAX) {
+        tcb->delack_at = tapir_time_add(now, TAPIR_MS(TP_TCP_DELACK_MS));
+        tp_tcp_timer_update(tcb);
+    }
+}
+
+/* Seventh: deliver in-order data, hold out-of-order data. */
+static enum seg_verdict
+process_text(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    struct tapir_stack *st = tcb->st;
+    uint32_t off, room, n;
+
+    if (c->data_len == 0 || !can_take_data(tcb->state))
+        return SEG_CONTINUE;
+    if (tcb->rd_shut || (!tcb->has_handle && tcb->parent == TP_TCP_NONE)) {
+        /* Nobody will read it: reset (RFC 9293 3.10.4, RFC 2525 2.17). */
+        tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_DATA);
+        tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_nxt,
+            tcb->rcv_nxt, true);
+        tp_tcb_closed(tcb, -ECONNRESET);
+        return SEG_GONE;
+    }
+    off = c->seq - tcb->rcv_nxt;
+    room = tp_ring_free(&tcb->rcv);
+    if (off > 0 && room > st->cfg.tcp.reass_max_bytes)
+        room = st->cfg.tcp.reass_max_bytes;
+    if (off >= room) {
+        tp_stat_inc(st, off > 0 ? TP_STAT_TCP_EXT_OFO_DROP : TP_STAT_TCP_EXT_RCV_OVERFLOW);
+        tcb->ack_now = true;
+        c->fin = false;
+        return SEG_CONTINUE;
+    }
+    n = c->data_len < room - off ? c->data_len : room - off;
+    if (n < c->data_len)
+        c->fin = false;
+    if (off > 0) {
+        tp_reass_insert(tcb, c->seq, c->data, n);
+        tcb->ack_now = true;        /* RFC 5681 4.2: a duplicate ACK at once */
+        if (c->fin && !tcb->reass.has_fin) {
+            tcb->reass.has_fin = true;
+            tcb->reass.fin_seq = c->seq + n;
+        }
+        c->fin = false;
+        return SEG_CONTINUE;
+    }
+    tp_ring_write(&tcb->rcv, c->data, n);
+    tcb->rcv_nxt += n;
+    tcb->bytes_received += n;
+    if (tcb->reass.n > 0) {
+        uint32_t pulled = tp_reass_pull(tcb);
+
+        tcb->bytes_received += pulled;
+        tcb->ack_now = true;        /* a hole filled: ACK at once */
+    } else {
+        schedule_ack(tcb, c->now);
+    }
+    tp_tcb_notify(tcb, TAPIR_EV_READABLE);
+    return SEG_CONTINUE;
+}
+
+/* Eighth: the FIN, once everything before it has arrived. */
+static enum seg_verdict
+check_fin(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    bool fin = c->fin && c->seq + c->data_len == tcb->rcv_nxt;
+
+    if (!fin && tcb->reass.has_fin && tcb->reass.fin_seq == tcb->rcv_nxt && tcb->reass.n == 0)
+        fin = true;
+    if (!fin || tcb->state == TAPIR_TCP_SYN_RECEIVED)
+        return SEG_CONTINUE;
+    if (tcb->fin_rcvd) {
+        tcb->ack_now = true;
+        if (tcb->state == TAPIR_TCP_TIME_WAIT)
+            tp_tcp_enter_time_wait(tcb, c->now);
+        return SEG_CONTINUE;
+    }
+    tcb->reass.has_fin = false;
+    tcb->rcv_nxt++;
+    tcb->fin_rcvd = true;
+    tcb->ack_now = true;
+    tp_tcb_notify(tcb, TAPIR_EV_READABLE | TAPIR_EV_RDHUP);
+    switch (tcb->state) {
+    case TAPIR_TCP_ESTABLISHED:
+        tp_tcb_set_state(tcb, TAPIR_TCP_CLOSE_WAIT);
+        break;
+    case TAPIR_TCP_FIN_WAIT_1:
+        if (our_fin_acked(tcb))
+            tp_tcp_enter_time_wait(tcb, c->now);
+        else
+            tp_tcb_set_state(tcb, TAPIR_TCP_CLOSING);
+        break;
+    case TAPIR_TCP_FIN_WAIT_2:
+        tp_tcp_enter_time_wait(tcb, c->now);
+        tp_tcb_notify(tcb, TAPIR_EV_HUP);
+        break;
+    case TAPIR_TCP_CLOSED:
+    case TAPIR_TCP_LISTEN:
+    case TAPIR_TCP_SYN_SENT:
+    case TAPIR_TCP_SYN_RECEIVED:
+    case TAPIR_TCP_CLOSE_WAIT:
+    case TAPIR_TCP_CLOSING:
+    case TAPIR_TCP_LAST_ACK:
+    case TAPIR_TCP_TIME_WAIT:
+    case TAPIR_TCP_NSTATES:
+        break;
+    }
+    return SEG_CONTINUE;
+}
+
+static enum seg_verdict
+input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    enum seg_verdict v;
+
+    /* Our SYN,ACK was lost: the peer sends its SYN again. */
+    if (tcb->state == TAPIR_TCP_SYN_RECEIVED && has(c, TP_TCP_SYN) && !has(c, TP_TCP_ACK)
+        && c->h.seq == tcb->irs) {
+        tcb->snd_nxt = tcb->iss;
+        return SEG_DROP;
+    }
+    if ((v = check_sequence(tcb, c)) != SEG_CONTINUE)   /* first */
+        return v;
+    if ((v = check_rst(tcb, c)) != SEG_CONTINUE)        /* second */
+        return v;
+    if ((v = check_syn(tcb, c)) != SEG_CONTINUE)        /* fourth; no third */
+        return v;
+    if ((v = check_ack(tcb, c)) != SEG_CONTINUE)        /* fifth */
+        return v;
+    if ((v = process_text(tcb, c)) != SEG_CONTINUE)     /* seventh; no URG */
+        return v;
+    return check_fin(tcb, c);                           /* eighth */
+}
+
+/* ---- demultiplexing and the verdict switch ---- */
+
+/* RFC 9293 3.10.7.1: no connection.  An RST is never answered. */
+static void
+reply_closed(struct tapir_stack *st, const struct seg_ctx *c)
+{
+    if (has(c, TP_TCP_RST))
+        return;
+    if (has(c, TP_TCP_ACK))
+        tp_tcp_send_rst(st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port,
+            c->h.ack, 0, false);
+    else
+        tp_tcp_send_rst(st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port, 0,
+            c->h.seq + c->len, true);
+}
+
+/* RFC 9293 3.10.7.4 allows a new SYN to reopen a TIME-WAIT connection if
+ * its sequence number lies beyond what the old one used. */
+static bool
+time_wait_reuse(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    if (tcb->state != TAPIR_TCP_TIME_WAIT || !has(c, TP_TCP_SYN) || has(c, TP_TCP_ACK)
+        || !tp_seq_gt(c->seq, tcb->rcv_nxt))
+        return false;
+    tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_TW_RECYCLED);
+    tp_tcb_closed(tcb, 0);
+    return true;
+}
+
+static int
+parse_segment(struct tapir_stack *st, const struct tp_ipv4 *ip, struct seg_ctx *c)
+{
+    if (tp_tcphdr_parse(ip->payload, ip->payload_len, &c->h) != TP_WIRE_OK) {
+        tp_stat_inc(st, TP_STAT_TCP_IN_ERRS);
+        return -1;
+    }
+    if (tp_tcp_csum(ip->src, ip->dst, ip->payload, ip->payload_len) != 0) {
+        tp_stat_inc(st, TP_STAT_TCP_IN_ERRS);
+        tp_stat_inc(st, TP_STAT_TCP_IN_CSUM_ERRORS);
+        return -1;
+    }
+    if (tp_tcp_opts_parse(c->h.opts, c->h.opts_len, &c->opts) != TP_WIRE_OK) {
+        tp_stat_inc(st, TP_STAT_TCP_IN_ERRS);
+        tp_stat_inc(st, TP_STAT_TCP_EXT_BAD_OPTS);
+        return -1;
+    }
+    c->ip = ip;
+    c->seq = c->h.seq;
+    c->len = (uint32_t)c->h.payload_len + !!(c->h.flags & TP_TCP_SYN)
+        + !!(c->h.flags & TP_TCP_FIN);
+    c->data = c->h.payload;
+    c->data_len = (uint32_t)c->h.payload_len;
+    c->fin = (c->h.flags & TP_TCP_FIN) != 0;
+    return 0;
+}
+
+static void
+act(struct tp_tcb *tcb, const struct seg_ctx *c, enum seg_verdict v)
+{
+    switch (v) {
+    case SEG_CONTINUE:
+    case SEG_DROP:
+        break;
+    case SEG_DROP_ACK:
+        tcb->ack_now = true;
+        break;
+    case SEG_DROP_CHALLENGE:
+        tp_tcp_send_challenge_ack(tcb, c->now);
+        break;
+    case SEG_DROP_RST:
+        tp_tcp_send_rst(tcb->st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port,
+            c->h.ack, 0, false);
+        break;
+    case SEG_GONE:
+        return;
+    }
+    tp_tcp_output(tcb, c->now);
+    tp_tcp_timer_update(tcb);
+}
+
+void
+tp_tcp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time now)
+{
+    struct seg_ctx c;
+    struct tp_tcb *tcb;
+    enum seg_verdict v = SEG_DROP;
+
+    memset(&c, 0, sizeof(c));
+    st->tcp->now = now;
+    c.now = now;
+    tp_stat_inc(st, TP_STAT_TCP_IN_SEGS);
+    if (parse_segment(st, ip, &c) != 0)
+        return;
+    tcb = tp_tcp_lookup(st, ip->dst, c.h.dst_port, ip->src, c.h.src_port);
+    if (tcb != NULL && time_wait_reuse(tcb, &c))
+        tcb = NULL;
+    if (tcb == NULL)
+        tcb = tp_tcp_lookup_listener(st, ip->dst, c.h.dst_port);
+    if (!flags_are_legal(c.h.flags))
+        tp_stat_inc(st, TP_STAT_TCP_EXT_BAD_FLAGS);
+    if (tcb == NULL) {
+        /* RFC 9293 3.10.7.1 answers anything but a RST, whatever its flags. */
+        tp_stat_inc(st, TP_STAT_TCP_EXT_NO_PORT);
+        reply_closed(st, &c);
+        return;
+    }
+    if (!flags_are_legal(c.h.flags))
+        return;                     /* counted above; a connection ignores it */
+    switch (tcb->state) {
+    case TAPIR_TCP_LISTEN:
+        v = listen_input(tcb, &c);
+        if (v == SEG_DROP_RST)
+            act(tcb, &c, v);
+        return;
+    case TAPIR_TCP_SYN_SENT:
+        v = syn_sent_input(tcb, &c);
+        break;
+    case TAPIR_TCP_CLOSED:
+        reply_closed(st, &c);
+        return;
+    case TAPIR_TCP_SYN_RECEIVED:
+    case TAPIR_TCP_ESTABLISHED:
+    case TAPIR_TCP_FIN_WAIT_1:
+    case TAPIR_TCP_FIN_WAIT_2:
+    case TAPIR_TCP_CLOSE_WAIT:
+    case TAPIR_TCP_CLOSING:
+    case TAPIR_TCP_LAST_ACK:
+    case TAPIR_TCP_TIME_WAIT:
+        v = input_synchronized(tcb, &c);
+        break;
+    case TAPIR_TCP_NSTATES:
+        return;
+    }
+    act(tcb, &c, v);
+}
+
+/* ---- listener queues ---- */
+
+void
+tp_tcp_child_established(struct tp_tcb *tcb)
+{
+    struct tapir_stack *st = tcb->st;
+    struct tp_tcb *p = tp_tcb_at(st, tcb->parent);
+
+    tp_stat_inc(st, TP_STAT_TCP_PASSIVE_OPENS);
+    p->n_synq--;
+    p->n_acceptq++;
+    tcb->in_acceptq = true;
+    tcb->acc_next = TP_TCP_NONE;
+    if (p->acc_tail != TP_TCP_NONE)
+        st->tcp->tcbs[p->acc_tail].acc_next = tcb->index;
+    else
+        p->acc_head = tcb->index;
+    p->acc_tail = tcb->index;
+    tp_tcb_notify(p, TAPIR_EV_READABLE);
+}
+
+/* A listener closes: its children are reset.  O(N) over the table, which
+ * only a closing listener pays; TODO(#4) a per-listener SYN queue list. */
+void
+tp_tcp_listener_drop_children(struct tp_tcb *lst)
+{
+    struct tp_tcp *tcp = lst->st->tcp;
+
+    for (uint32_t i = 0; i < tcp->n_tcbs && (lst->n_synq > 0 || lst->n_acceptq > 0); i++) {
+        struct tp_tcb *t = &tcp->tcbs[i];
+
+        if (!t->in_use || t->parent != lst->index)
+            continue;
+        tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt,
+            t->rcv_nxt, true);
+        tp_tcb_free(t);
+    }
+    lst->acc_head = lst->acc_tail = TP_TCP_NONE;
+}

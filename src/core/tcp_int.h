@@ -1,0 +1,252 @@
+/*
+ * src/core/tcp_int.h -- what the tcp_*.c files share: the control block
+ * (RFC 9293 3.3.1 names), the module state hung on st->tcp, and the
+ * functions one TCP file calls in another.  Nothing outside src/core/tcp*.c
+ * (and the TCP unit tests) includes this.
+ *
+ * Memory: the TCB array, the hash tables and the timer heap are allocated
+ * by tp_tcp_init() for cfg.tcp.max_socks sockets.  A connection's send and
+ * receive rings are allocated when it needs them (connect, or a SYN that a
+ * listener accepts into its SYN queue) and freed with the TCB, so the total
+ * is bounded by max_socks x (sndbuf + rcvbuf); every allocation is counted
+ * (TapirTcpBufAllocs) and a failure is a counted drop (TapirTcpNoMem).
+ */
+#ifndef TP_CORE_TCP_INT_H
+#define TP_CORE_TCP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/stack_int.h"
+#include "core/seq.h"
+#include "tapir/tcp.h"
+#include "wire/bytes.h"
+#include "wire/tcphdr.h"
+
+#define TP_TCP_NONE UINT32_MAX      /* "no index" in intrusive links */
+#define TP_TCP_HANDLE_IDX_BITS 20   /* handle = gen << 20 | index (max_socks <= 2^20) */
+#define TP_TCP_REASS_MAX_BLOCKS 8   /* holes tracked per connection */
+#define TP_TCP_MSS_MIN 64           /* clamp for absurd peer MSS values */
+#define TP_TCP_MSS_DEFAULT 536      /* RFC 9293 3.7.1, MUST-15 */
+#define TP_TCP_DELACK_MS 40         /* delayed ACK timer (issue 4 refines) */
+#define TP_TCP_PERSIST_MIN_MS 200
+
+/* A byte ring of fixed capacity (tcp_buf.c). */
+struct tp_ring {
+    uint8_t *buf;                   /* owned; cap bytes */
+    uint32_t cap;
+    uint32_t head;                  /* offset of the first byte */
+    uint32_t len;                   /* bytes held from head */
+};
+
+/* Out-of-order data: the bytes sit in the receive ring at their offset
+ * from RCV.NXT; these blocks say which ranges are present (tcp_reass.c). */
+struct tp_reass {
+    uint8_t n;
+    struct tp_sack_block blk[TP_TCP_REASS_MAX_BLOCKS];     /* sorted, disjoint */
+    bool has_fin;                   /* a FIN arrived beyond a hole */
+    uint32_t fin_seq;
+};
+
+struct tp_tcb {
+    struct tapir_stack *st;
+    uint32_t index;
+    uint32_t gen;                   /* bumped on free: stale handles fail */
+    bool in_use;
+    bool has_handle;                /* false: an orphan, closed by the app */
+    bool bound;                     /* on the port hash */
+    bool hashed;                    /* on the connection hash */
+    enum tapir_tcp_state state;
+
+    uint32_t laddr, raddr;          /* host order */
+    uint16_t lport, rport;
+
+    /* RFC 9293 3.3.1 send sequence variables. */
+    uint32_t iss;
+    uint32_t snd_una;
+    uint32_t snd_nxt;
+    uint32_t snd_max;               /* highest SND.NXT so far: below it is a retransmission */
+    uint32_t snd_wnd;
+    uint32_t snd_wl1;
+    uint32_t snd_wl2;
+    uint32_t max_snd_wnd;           /* RFC 5961 5.2 MAX.SND.WND */
+    uint32_t snd_buf_seq;           /* sequence number of the first byte in snd */
+    uint16_t snd_mss;               /* min(peer's MSS, our MTU - 40) */
+    uint16_t rcv_mss;               /* the MSS we advertise */
+    uint32_t cwnd;                  /* bytes; NewReno-lite until issue 4 */
+    uint32_t ssthresh;
+    uint8_t n_dupacks;
+
+    /* Receive sequence variables. */
+    uint32_t irs;
+    uint32_t rcv_nxt;
+    uint32_t rcv_adv;               /* right edge last advertised: never moves left */
+
+    struct tp_ring snd;
+    struct tp_ring rcv;
+    uint32_t sndbuf_cap, rcvbuf_cap;
+    struct tp_reass reass;
+
+    /* What the app asked for, and what the peer did. */
+    bool fin_queued;                /* shutdown(WR) or close: FIN after the data */
+    bool rd_shut;                   /* shutdown(RD) */
+    bool fin_rcvd;                  /* peer's FIN delivered: end of stream */
+    bool from_listen;               /* SYN-RECEIVED origin (MUST-11) */
+    bool ack_now;                   /* send an ACK on the next output */
+    bool persist;                   /* the rtx timer is the persist timer */
+    bool probe_now;                 /* send one byte into a zero window */
+    bool rtx_once;                  /* fast retransmit: resend one segment at SND.UNA */
+    bool keep_probe;                /* send a keepalive probe (SEQ = SND.UNA - 1) */
+    bool out_queued;                /* on the stack's output list */
+    uint32_t out_next;
+    uint8_t n_unacked_segs;         /* full segments received since our last ACK */
+    int err;                        /* pending error (negative errno), SO_ERROR */
+    int soft_err;                   /* last ICMP soft error, reported on timeout */
+
+    /* RFC 6298: microseconds. */
+    int64_t srtt_us, rttvar_us, rto_us;
+    bool rtt_valid;                 /* a first sample was taken */
+    bool rtt_timing;                /* rtt_seq is being timed (Karn: not retransmitted) */
+    uint32_t rtt_seq;
+    struct tapir_time rtt_start;
+    uint32_t n_rtx;                 /* consecutive retransmissions, reset by new ACKs */
+    uint64_t total_retrans;
+    uint64_t bytes_acked, bytes_received;
+
+    /* Deadlines; TAPIR_TIME_NEVER when off.  timer_at is their minimum and
+     * the key of the stack's heap. */
+    struct tapir_time rtx_at;       /* retransmission, or persist */
+    struct tapir_time delack_at;
+    struct tapir_time tw_at;        /* TIME-WAIT 2xMSL, orphan FIN-WAIT-2, SYN-RECEIVED */
+    struct tapir_time keep_at;
+    struct tapir_time timer_at;
+    uint32_t heap_pos;              /* TP_TCP_NONE: not in the heap */
+
+    /* Socket options. */
+    bool nodelay, keepalive, linger0, reuseaddr;
+    uint32_t maxseg, keepidle_s, keepintvl_s, keepcnt, user_timeout_ms;
+    uint32_t n_keep_probes;
+
+    /* Listener: the SYN queue and the accept queue (children link through
+     * acc_next); a child points back with parent. */
+    uint32_t parent;
+    uint32_t backlog;
+    uint32_t n_synq, n_acceptq;
+    uint32_t acc_head, acc_tail, acc_next;
+    bool in_acceptq;
+
+    /* Events for the app: bits since the last drain; ev_prev/ev_next link
+     * the stack's ready list. */
+    unsigned ev_pending;
+    bool ev_queued;
+    uint32_t ev_prev, ev_next;
+
+    uint32_t conn_next;             /* connection hash chain */
+    uint32_t port_next;             /* port hash chain */
+    uint32_t free_next;             /* free list */
+};
+
+struct tp_tcp {
+    struct tp_tcb *tcbs;            /* owned; max_socks */
+    uint32_t n_tcbs;
+    uint32_t n_used;
+    uint32_t free_head;
+    uint32_t *conn_hash;            /* owned; buckets of 4-tuples */
+    uint32_t *port_hash;            /* owned; buckets of bound local ports */
+    uint32_t hash_mask;
+    uint32_t *heap;                 /* owned; TCB indices ordered by timer_at */
+    uint32_t heap_len;
+    uint32_t ev_head, ev_tail;      /* ready list */
+    uint32_t out_head;              /* TCBs with output queued by socket calls */
+    uint64_t isn_key[2];            /* RFC 6528 secret */
+    uint64_t port_key[2];           /* RFC 6056 secret */
+    uint16_t port_next_ctr;         /* RFC 6056 algorithm 3's "next_ephemeral" */
+    struct tp_ratelimit challenge_rl;
+    struct tapir_time now;          /* last time given to input or poll */
+};
+
+/* tcp_subr.c */
+const char *tp_tcp_state_str(enum tapir_tcp_state s);
+void tp_tcb_set_state(struct tp_tcb *tcb, enum tapir_tcp_state to);
+struct tp_tcb *tp_tcb_alloc(struct tapir_stack *st);
+void tp_tcb_free(struct tp_tcb *tcb);
+struct tp_tcb *tp_tcb_at(struct tapir_stack *st, uint32_t idx);
+int tp_tcb_handle(const struct tp_tcb *tcb);
+struct tp_tcb *tp_tcb_from_handle(struct tapir_stack *st, int h);
+uint32_t tp_tcp_isn(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport);
+uint64_t tp_siphash24(const uint64_t key[2], const uint8_t *msg, size_t len);
+int tp_tcb_alloc_bufs(struct tp_tcb *tcb);
+void tp_tcb_notify(struct tp_tcb *tcb, unsigned ev);
+void tp_tcb_unnotify(struct tp_tcb *tcb);
+/* The connection is over: CLOSED, err (0 or negative errno) kept for the
+ * app; an orphan's slot is freed at once. */
+void tp_tcb_closed(struct tp_tcb *tcb, int err);
+void tp_tcb_init_rto(struct tp_tcb *tcb);
+uint16_t tp_tcp_our_mss(const struct tapir_stack *st, const struct tp_tcb *tcb);
+
+/* tcp_table.c */
+int tp_tcp_table_init(struct tapir_stack *st, struct tp_tcp *tcp);
+struct tp_tcb *tp_tcp_lookup(struct tapir_stack *st, uint32_t laddr, uint16_t lport,
+    uint32_t raddr, uint16_t rport);
+struct tp_tcb *tp_tcp_lookup_listener(struct tapir_stack *st, uint32_t laddr, uint16_t lport);
+void tp_tcp_hash_conn(struct tp_tcb *tcb);
+void tp_tcp_unhash_conn(struct tp_tcb *tcb);
+void tp_tcp_bind_port(struct tp_tcb *tcb);
+void tp_tcp_unbind_port(struct tp_tcb *tcb);
+bool tp_tcp_port_in_use(struct tapir_stack *st, uint16_t port, bool reuse);
+int tp_tcp_pick_port(struct tapir_stack *st, uint32_t raddr, uint16_t rport, uint16_t *out);
+
+/* tcp_buf.c */
+int tp_ring_init(struct tp_ring *r, uint32_t cap);
+void tp_ring_fini(struct tp_ring *r);
+uint32_t tp_ring_free(const struct tp_ring *r);
+/* Append up to len bytes of src (borrowed); returns how many. */
+uint32_t tp_ring_write(struct tp_ring *r, const void *src, uint32_t len);
+/* Write len bytes at offset off past the end (off + len <= free space),
+ * without making them part of the ring: for out-of-order data. */
+void tp_ring_write_at(struct tp_ring *r, uint32_t off, const void *src, uint32_t len);
+/* Extend the ring over n bytes already written past its end. */
+void tp_ring_extend(struct tp_ring *r, uint32_t n);
+uint32_t tp_ring_peek(const struct tp_ring *r, uint32_t off, void *dst, uint32_t len);
+void tp_ring_drop(struct tp_ring *r, uint32_t n);
+/* Up to two pieces covering [off, off + len) of the ring; returns the count. */
+int tp_ring_iov(const struct tp_ring *r, uint32_t off, uint32_t len, struct tapir_iov iov[2]);
+
+/* tcp_reass.c */
+void tp_reass_init(struct tp_reass *q);
+/* Take in-window data seq..seq+len beyond RCV.NXT (held in rcv): returns the
+ * bytes now contiguous at RCV.NXT (to extend the ring by), or 0. */
+uint32_t tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);
+/* After the in-order data reached rcv_nxt: bytes that join from the queue. */
+uint32_t tp_reass_pull(struct tp_tcb *tcb);
+bool tp_reass_empty(const struct tp_reass *q);
+
+/* tcp_output.c */
+/* Send whatever tcb has to send at now (data, FIN, ACKs, probes). */
+void tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now);
+/* Queue tcb for output on the next tapir_stack_poll() (socket calls). */
+void tp_tcp_output_later(struct tp_tcb *tcb);
+void tp_tcp_send_ack(struct tp_tcb *tcb);
+/* Send a RST, or RST+ACK, with no TCB (RFC 9293 3.10.7.1). */
+void tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+void tp_tcp_send_challenge_ack(struct tp_tcb *tcb, struct tapir_time now);
+uint32_t tp_tcp_rcv_window(const struct tp_tcb *tcb);
+
+/* tcp_timer.c */
+void tp_tcp_timer_update(struct tp_tcb *tcb);
+void tp_tcp_timer_remove(struct tp_tcb *tcb);
+void tp_tcp_timers_run(struct tapir_stack *st, struct tapir_time now);
+struct tapir_time tp_tcp_next_deadline(const struct tapir_stack *st);
+void tp_tcp_arm_rtx(struct tp_tcb *tcb, struct tapir_time now);
+void tp_tcp_rtt_sample(struct tp_tcb *tcb, int64_t rtt_us);
+void tp_tcp_enter_time_wait(struct tp_tcb *tcb, struct tapir_time now);
+
+/* tcp_input.c */
+/* Reset a listener's children and the queues (on close). */
+void tp_tcp_listener_drop_children(struct tp_tcb *lst);
+void tp_tcp_child_established(struct tp_tcb *tcb);
+
+#endif

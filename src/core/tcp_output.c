@@ -1,0 +1,314 @@
+/*
+ * src/core/tcp_output.c -- what a connection sends, and when (RFC 9293
+ * 3.8.6 flow control, 3.7.4 Nagle, 3.10.7 replies; RFC 5961 challenge ACKs).
+ *
+ * next_segment() is the single decision "what would I send now": SYN,
+ * SYN-ACK, data within min(SND.WND, cwnd) cut at the peer's MSS, FIN after
+ * the data, zero-window and keepalive probes, and ACKs.  tp_tcp_output()
+ * sends until it says "nothing", and arms the retransmission or persist
+ * deadline that tcp_timer.c runs.  Called from input, from the timers and,
+ * for socket calls, from tp_tcp_poll() through the output list.
+ */
+#include <string.h>
+
+#include "core/tcp_int.h"
+#include "wire/csum.h"
+
+struct seg {
+    uint32_t seq;
+    uint32_t len;                   /* payload bytes from the send ring */
+    uint8_t flags;
+};
+
+static bool
+is_synchronized(enum tapir_tcp_state s)
+{
+    return s >= TAPIR_TCP_ESTABLISHED;
+}
+
+/* RFC 9293 3.8.6.2.2 (receiver SWS avoidance) and 3.8.6 (never shrink):
+ * the right edge moves only by min(half the buffer, MSS) or more. */
+uint32_t
+tp_tcp_rcv_window(const struct tp_tcb *tcb)
+{
+    uint32_t cap = tcb->rcv.buf != NULL ? tcb->rcv.cap : tcb->rcvbuf_cap;
+    uint32_t free_b = cap - (tcb->rcv.buf != NULL ? tcb->rcv.len : 0);
+    uint32_t step = cap / 2 < tcb->rcv_mss ? cap / 2 : tcb->rcv_mss;
+
+    if (free_b > 65535)
+        free_b = 65535;             /* no window scaling yet: TODO(#4) */
+    if (tp_seq_lt(tcb->rcv_adv, tcb->rcv_nxt)
+        || tp_seq_geq(tcb->rcv_nxt + free_b, tcb->rcv_adv + step))
+        return free_b;
+    return tcb->rcv_adv - tcb->rcv_nxt;
+}
+
+/* A pure window update is worth a segment when the right edge moves by two
+ * segments or half the buffer (RFC 1122 4.2.3.3). */
+static bool
+wants_window_update(const struct tp_tcb *tcb)
+{
+    uint32_t edge = tcb->rcv_nxt + tp_tcp_rcv_window(tcb);
+    uint32_t step = 2u * tcb->rcv_mss < tcb->rcv.cap / 2 ? 2u * tcb->rcv_mss : tcb->rcv.cap / 2;
+
+    return tcb->rcv.buf != NULL && tp_seq_geq(edge, tcb->rcv_adv + (step ? step : 1));
+}
+
+static void
+emit(struct tp_tcb *tcb, const struct seg *s)
+{
+    struct tapir_stack *st = tcb->st;
+    struct tp_tcp_out o = { 0 };
+    uint8_t hdr[TP_TCPHDR_MAX];
+    struct tapir_iov iov[3];
+    struct tp_csum c;
+    size_t hlen;
+    int n = 1;
+
+    o.src_port = tcb->lport;
+    o.dst_port = tcb->rport;
+    o.seq = s->seq;
+    o.flags = s->flags;
+    if (s->flags & TP_TCP_ACK) {
+        uint32_t wnd = tp_tcp_rcv_window(tcb);
+
+        o.ack = tcb->rcv_nxt;
+        o.window = (uint16_t)wnd;
+        if (tp_seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv))
+            tcb->rcv_adv = tcb->rcv_nxt + wnd;
+    } else if (!(s->flags & TP_TCP_RST)) {
+        o.window = (uint16_t)tp_tcp_rcv_window(tcb);   /* a bare SYN */
+    }
+    if (s->flags & TP_TCP_SYN) {
+        o.opts.has_mss = true;
+        o.opts.mss = tcb->rcv_mss;
+    }
+    hlen = tp_tcphdr_len(&o);
+    tp_tcphdr_emit(&o, hdr);
+    iov[0] = (struct tapir_iov){ hdr, hlen };
+    if (s->len > 0)
+        n += tp_ring_iov(&tcb->snd, s->seq - tcb->snd_buf_seq, s->len, &iov[1]);
+    tp_csum_init(&c);
+    tp_csum_add_pseudo(&c, st->cfg.addr, tcb->raddr, TP_IP_PROTO_TCP,
+        (uint16_t)(hlen + s->len));
+    for (int i = 0; i < n; i++)
+        tp_csum_add(&c, iov[i].base, iov[i].len);
+    tp_store_be16(hdr + 16, tp_csum_finish(&c));
+    if (tp_ip_output(st, tcb->raddr, TP_IP_PROTO_TCP, 0, iov, n) == 0)
+        tp_stat_inc(st, TP_STAT_TCP_OUT_SEGS);
+    if (s->flags & TP_TCP_RST)
+        tp_stat_inc(st, TP_STAT_TCP_OUT_RSTS);
+    if (s->flags & TP_TCP_ACK) {
+        tcb->ack_now = false;
+        tcb->n_unacked_segs = 0;
+        if (tcb->delack_at.us != INT64_MAX) {
+            tcb->delack_at = TAPIR_TIME_NEVER;
+            tp_tcp_timer_update(tcb);
+        }
+    }
+}
+
+/* The data, FIN and probes of a synchronized connection. */
+static bool
+next_data(struct tp_tcb *tcb, struct seg *s)
+{
+    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
+    uint32_t avail = tp_seq_lt(tcb->snd_nxt, data_end) ? data_end - tcb->snd_nxt : 0;
+    uint32_t wnd = tcb->snd_wnd < tcb->cwnd ? tcb->snd_wnd : tcb->cwnd;
+    uint32_t inflight = tcb->snd_nxt - tcb->snd_una;
+    uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+    uint32_t len = avail < usable ? avail : usable;
+    bool fin_state = tcb->state == TAPIR_TCP_FIN_WAIT_1 || tcb->state == TAPIR_TCP_CLOSING
+        || tcb->state == TAPIR_TCP_LAST_ACK;
+    bool rtx = tp_seq_lt(tcb->snd_nxt, tcb->snd_max);
+    bool fin;
+
+    if (len > tcb->snd_mss)
+        len = tcb->snd_mss;
+    if (tcb->probe_now && avail > 0 && len == 0)
+        len = 1;                    /* RFC 9293 3.8.6.1: one byte into a zero window */
+    fin = fin_state && tp_seq_leq(tcb->snd_nxt, data_end) && tcb->snd_nxt + len == data_end;
+    if (len == 0 && !fin)
+        return false;
+    /* RFC 9293 3.7.4 (Nagle, MUST-17 to be able to turn off): hold a short
+     * segment while data is unacknowledged, unless it ends the stream. */
+    if (len > 0 && len < tcb->snd_mss && !fin && !rtx && !tcb->probe_now
+        && !(len == avail && (tcb->nodelay || inflight == 0)))
+        return false;
+    s->seq = tcb->snd_nxt;
+    s->len = len;
+    s->flags = TP_TCP_ACK;
+    if (len > 0 && s->seq + len == data_end)
+        s->flags |= TP_TCP_PSH;
+    if (fin)
+        s->flags |= TP_TCP_FIN;
+    tcb->probe_now = false;
+    return true;
+}
+
+/* RFC 9293: what tcb would send now; false for nothing. */
+static bool
+next_segment(struct tp_tcb *tcb, struct seg *s)
+{
+    memset(s, 0, sizeof(*s));
+    switch (tcb->state) {
+    case TAPIR_TCP_CLOSED:
+    case TAPIR_TCP_LISTEN:
+        return false;
+    case TAPIR_TCP_SYN_SENT:
+        s->seq = tcb->iss;
+        s->flags = TP_TCP_SYN;
+        return tcb->snd_nxt == tcb->iss;
+    case TAPIR_TCP_SYN_RECEIVED:
+        s->seq = tcb->snd_nxt;
+        s->flags = tcb->snd_nxt == tcb->iss ? TP_TCP_SYN | TP_TCP_ACK : TP_TCP_ACK;
+        return tcb->snd_nxt == tcb->iss || tcb->ack_now;
+    case TAPIR_TCP_ESTABLISHED:
+    case TAPIR_TCP_FIN_WAIT_1:
+    case TAPIR_TCP_FIN_WAIT_2:
+    case TAPIR_TCP_CLOSE_WAIT:
+    case TAPIR_TCP_CLOSING:
+    case TAPIR_TCP_LAST_ACK:
+    case TAPIR_TCP_TIME_WAIT:
+        break;
+    case TAPIR_TCP_NSTATES:
+        return false;
+    }
+    if (tcb->state != TAPIR_TCP_TIME_WAIT && next_data(tcb, s))
+        return true;
+    if (tcb->keep_probe) {
+        tcb->keep_probe = false;
+        s->seq = tcb->snd_una - 1;  /* RFC 9293 3.8.4: elicits an ACK */
+        s->flags = TP_TCP_ACK;
+        return true;
+    }
+    s->seq = tcb->snd_nxt;
+    s->flags = TP_TCP_ACK;
+    if (tcb->ack_now)
+        return true;
+    /* A window update: the right edge would move by the SWS step. */
+    return wants_window_update(tcb);
+}
+
+/* After sending s: sequence space, RTT timing, retransmission timer. */
+static void
+account(struct tp_tcb *tcb, const struct seg *s, struct tapir_time now)
+{
+    uint32_t n = s->len + !!(s->flags & TP_TCP_SYN) + !!(s->flags & TP_TCP_FIN);
+
+    if (n == 0 || s->seq == tcb->snd_una - 1)
+        return;
+    if (tp_seq_lt(s->seq, tcb->snd_max)) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+        tcb->total_retrans++;
+    } else if (!tcb->rtt_timing) {
+        tcb->rtt_timing = true;     /* RFC 6298 (Karn): only new data is timed */
+        tcb->rtt_seq = s->seq;
+        tcb->rtt_start = now;
+    }
+    tcb->snd_nxt = s->seq + n;
+    if (tp_seq_gt(tcb->snd_nxt, tcb->snd_max))
+        tcb->snd_max = tcb->snd_nxt;
+    tp_tcp_arm_rtx(tcb, now);
+}
+
+/* RFC 9293 3.8.6.1: data waits on a zero window with nothing in flight:
+ * the persist timer will probe it. */
+static void
+arm_persist(struct tp_tcb *tcb, struct tapir_time now)
+{
+    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
+
+    if (!is_synchronized(tcb->state) || tcb->snd_wnd != 0 || tcb->snd_nxt != tcb->snd_una
+        || !tp_seq_lt(tcb->snd_nxt, data_end) || tcb->rtx_at.us != INT64_MAX)
+        return;
+    tcb->persist = true;
+    tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us > TP_TCP_PERSIST_MIN_MS * 1000
+        ? tcb->rto_us : TP_TCP_PERSIST_MIN_MS * 1000));
+    tp_tcp_timer_update(tcb);
+}
+
+void
+tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
+{
+    struct seg s;
+
+    if (tcb->rtx_once) {
+        /* RFC 5681 3.2: resend the first unacknowledged segment only. */
+        uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
+        uint32_t len = tp_seq_lt(tcb->snd_una, data_end) ? data_end - tcb->snd_una : 0;
+
+        tcb->rtx_once = false;
+        if (len > tcb->snd_mss)
+            len = tcb->snd_mss;
+        if (len > 0 && tp_seq_geq(tcb->snd_una, tcb->snd_buf_seq)) {
+            s = (struct seg){ .seq = tcb->snd_una, .len = len, .flags = TP_TCP_ACK };
+            emit(tcb, &s);
+            tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_FAST_RETRANS);
+            tcb->total_retrans++;
+            tcb->rtt_timing = false;
+        }
+    }
+    for (int guard = 0; guard < 100000 && next_segment(tcb, &s); guard++) {
+        emit(tcb, &s);
+        account(tcb, &s, now);
+    }
+    arm_persist(tcb, now);
+}
+
+void
+tp_tcp_output_later(struct tp_tcb *tcb)
+{
+    struct tp_tcp *tcp = tcb->st->tcp;
+
+    if (tcb->out_queued)
+        return;
+    tcb->out_queued = true;
+    tcb->out_next = tcp->out_head;
+    tcp->out_head = tcb->index;
+}
+
+void
+tp_tcp_send_ack(struct tp_tcb *tcb)
+{
+    struct seg s = { .seq = tcb->snd_nxt, .flags = TP_TCP_ACK };
+
+    emit(tcb, &s);
+}
+
+void
+tp_tcp_send_challenge_ack(struct tp_tcb *tcb, struct tapir_time now)
+{
+    /* RFC 5961 7: rate limited, counted either way. */
+    if (!tp_ratelimit_take(&tcb->st->tcp->challenge_rl, now)) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CHALLENGE_ACK_LIMITED);
+        return;
+    }
+    tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CHALLENGE_ACK);
+    tp_tcp_send_ack(tcb);
+}
+
+void
+tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+{
+    struct tp_tcp_out o = { 0 };
+    uint8_t buf[TP_TCPHDR_MAX];
+    struct tapir_iov iov;
+    size_t hlen;
+
+    o.src_port = lport;
+    o.dst_port = rport;
+    o.seq = seq;
+    o.ack = with_ack ? ack : 0;
+    o.flags = (uint8_t)(TP_TCP_RST | (with_ack ? TP_TCP_ACK : 0));
+    hlen = tp_tcphdr_len(&o);
+    tp_tcphdr_emit(&o, buf);
+    tp_store_be16(buf + 16, tp_tcp_csum(laddr, raddr, buf, hlen));
+    iov = (struct tapir_iov){ buf, hlen };
+    if (tp_ip_output(st, raddr, TP_IP_PROTO_TCP, 0, &iov, 1) == 0) {
+        tp_stat_inc(st, TP_STAT_TCP_OUT_SEGS);
+        tp_stat_inc(st, TP_STAT_TCP_OUT_RSTS);
+    }
+}
