@@ -34,8 +34,12 @@ for sym in $imports; do
     fi
 done
 
-# Writable globals: data (D/d) or bss (B/b) symbols, sanitizer/coverage data aside.
-globals=$(nm --defined-only "$archive" 2>/dev/null | awk 'NF==3 && $2 ~ /^[DdBb]$/ {print $3}' |
+# Writable globals: objects in .data* or .bss* sections, sanitizer/coverage data
+# aside.  Constant tables of pointers land in .data.rel.ro* in position-
+# independent code (nm calls them "d"); they are read-only after relocation.
+globals=$(objdump -t "$archive" 2>/dev/null | awk '$NF !~ /^\./ {
+        for (i = 2; i < NF; i++) if ($i ~ /^\.(data|bss)/) {
+            if ($i !~ /^\.data\.rel\.ro/) print $NF; break } }' |
     grep -Ev '^(__asan|__ubsan|__sancov|\.|__odr_asan|___asan)' |
     grep -Ev '^\.L' || true)
 if [ -n "$globals" ]; then
