@@ -35,12 +35,13 @@ for sym in $imports; do
 done
 
 # Writable globals: objects in .data* or .bss* sections, sanitizer/coverage data
+# (clang names its UBSan descriptors __unnamed_N)
 # aside.  Constant tables of pointers land in .data.rel.ro* in position-
 # independent code (nm calls them "d"); they are read-only after relocation.
 globals=$(objdump -t "$archive" 2>/dev/null | awk '$NF !~ /^\./ {
         for (i = 2; i < NF; i++) if ($i ~ /^\.(data|bss)/) {
             if ($i !~ /^\.data\.rel\.ro/) print $NF; break } }' |
-    grep -Ev '^(__asan|__ubsan|__sancov|\.|__odr_asan|___asan)' |
+    grep -Ev '^(__asan|__ubsan|__sancov|\.|__odr_asan|___asan|__unnamed_[0-9]+$)' |
     grep -Ev '^\.L' || true)
 if [ -n "$globals" ]; then
     echo "check-core: the core defines writable globals: $(echo $globals)" >&2
