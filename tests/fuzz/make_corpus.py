@@ -94,8 +94,8 @@ ipv4_pkts['truncated'] = ipv4_pkts['tcp_syn'][:30]
 ipv4_pkts['ihl4'] = bytes([0x44]) + ipv4_pkts['udp'][1:]
 
 
-def record(pkt, fix=1, advance=0):
-    return bytes([(advance << 1) | fix]) + struct.pack('!H', len(pkt)) + pkt
+def record(pkt, fix=1, advance=0, close=0):
+    return bytes([(advance << 2) | (close << 1) | fix]) + struct.pack('!H', len(pkt)) + pkt
 
 
 ISN = 0x11223344
@@ -107,15 +107,27 @@ stack_seqs = {
     record(ip(tcp(43210, 80, ISN + 1, 1, ACK), 6), advance=5) +
     record(ip(tcp(43210, 80, ISN + 1, 1, ACK | PSH, b'', b'GET / HTTP/1.0\r\n\r\n'), 6)) +
     record(ip(tcp(43210, 80, ISN + 19, 1, FIN | ACK), 6), advance=20),
+    'handshake_ts_ooo': record(ip(tcp(40001, 80, ISN, 0, SYN, BSD_SYN_OPTS), 6)) +
+    record(ip(tcp(40001, 80, ISN + 1, 1, ACK, TS_OPTS), 6)) +
+    record(ip(tcp(40001, 80, ISN + 11, 1, ACK, TS_OPTS, b'later'), 6), advance=2) +
+    record(ip(tcp(40001, 80, ISN + 1, 1, ACK | PSH, TS_OPTS, b'0123456789'), 6)) +
+    record(ip(tcp(40001, 80, ISN + 16, 1, ACK, TS_OPTS + SACK3), 6), advance=30),
+    'handshake_app_close': record(ip(tcp(40002, 80, ISN, 0, SYN, MSS), 6)) +
+    record(ip(tcp(40002, 80, ISN + 1, 1, ACK | PSH, b'', b'x' * 100), 6), close=1) +
+    record(ip(tcp(40002, 80, ISN + 101, 1, ACK), 6), advance=10) +
+    record(ip(tcp(40002, 80, ISN + 101, 1, FIN | ACK), 6), advance=60),
+    'handshake_rst': record(ip(tcp(40003, 80, ISN, 0, SYN), 6)) +
+    record(ip(tcp(40003, 80, ISN + 1, 1, ACK), 6)) +
+    record(ip(tcp(40003, 80, ISN + 1, 0, RST), 6)),
     'data_and_rst': record(ip(tcp_segs['data_ts_sack'], 6)) + record(ip(tcp_segs['rst'], 6)),
-    'udp_and_proto': record(ip(udp, 17)) + record(ip(b'\0' * 8, 47), advance=100),
+    'udp_and_proto': record(ip(udp, 17)) + record(ip(b'\0' * 8, 47), advance=50),
     'icmp_errors': b''.join(record(ip(m, 1)) for k, m in icmp_msgs.items() if k != 'echo_request'),
     'fragments': record(ip(udp, 17, frag=0x2000)) + record(ip(udp, 17, frag=185)),
     'malformed': record(ipv4_pkts['truncated'], fix=0) + record(ipv4_pkts['ihl4'], fix=0) +
     record(b'\x60' + b'\0' * 39, fix=0),
     'unfixed_bad_csum': record(ip(echo_req, 1)[:-1] + b'\0', fix=0),
     'wrong_dst': record(ip(echo_req, 1, dst=bytes([10, 0, 0, 3]))),
-    'long_wait': record(ip(tcp_segs['syn_linux'], 6)) + record(ip(echo_req, 1), advance=127),
+    'long_wait': record(ip(tcp_segs['syn_linux'], 6)) + record(ip(echo_req, 1), advance=63),
 }
 
 corpora = {
