@@ -568,6 +568,10 @@ demo_child(const struct demo_opts *o, int result_fd)
         if (d->cur < N_STEPS)
             interrupted(d, err);
     }
+    /* The loop is over: a further SIGINT or SIGTERM must not cut the
+     * teardown short once tp_rt_free() unblocks them. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     if (d->rt != NULL) {
         printf("\n  counters that moved (stack and runtime):\n");
         if (tp_cli_print_counters(stdout, d->rt, "    ") == 0)

@@ -6,6 +6,7 @@
  * serve, counters.c to report.  The kernel's end of the device gets --peer;
  * the stack answers at --addr.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -171,6 +172,12 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
         tp_cli_error("the loop failed: %s", strerror(-err));
         status = TP_EXIT_FAIL;
     }
+    /* Stopping already: a second SIGTERM (timeout(1) signals both the child
+     * and its process group) or Ctrl-C must not cut the cleanup and the
+     * report short once tp_rt_free() unblocks them.  SIG_IGN also discards
+     * one that is pending. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     if (tp_cli_dev_down(tun, nl) != 0)
         status = TP_EXIT_FAIL;
     tp_cli_print_counters(stdout, rt, "");
