@@ -3,12 +3,12 @@
  * update (RFC 1624).  Called by every parser and emitter that carries a
  * checksum; calls nothing.
  *
- * Each piece is summed in native byte order, 32 bits at a time into a 64-bit
- * accumulator (RFC 1071 2.(B): the sum is independent of byte order and may
- * be deferred), folded to 16 bits and turned into network order.  The pieces
- * are then joined in struct tp_csum, swapping a piece's bytes when it started
- * at an odd offset (RFC 1071 2.(A)-(B): a sum shifted by one byte is the
- * byte-swapped sum).
+ * Each piece is summed in native byte order, 64 bits at a time with the
+ * carries counted, folded to 16 bits and turned into network order (RFC 1071
+ * 2.(B) byte order independence, 2.(C) parallel summation, 2.(D) deferred
+ * carries).  The pieces are then joined in struct tp_csum, swapping a
+ * piece's bytes when it started at an odd offset: by 2.(B), a sum taken one
+ * byte out of step is the byte-swapped sum.
  */
 #include <string.h>
 
@@ -34,34 +34,49 @@ swap16(uint16_t v)
 
 /*
  * The native-order sum of buf[0..len), as if a zero byte padded an odd
- * length.  Four independent accumulators let the loads overlap; each gains
- * less than 2^32 per 16 bytes, so none can wrap below 2^60 bytes of input.
+ * length, congruent modulo 0xffff to the sum of its 16-bit words.  Words of
+ * 64 bits go into two accumulators whose carries are counted apart, so the
+ * two add chains run side by side; a carry out of bit 63 is worth 1, since
+ * 2^64 is 1 modulo 2^64 - 1, a multiple of 0xffff.
  */
 static uint64_t
 sum_native(const uint8_t *p, size_t len)
 {
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    uint32_t w[4];
+    uint64_t s0 = 0, s1 = 0, c0 = 0, c1 = 0, w[4], sum;
+    uint32_t w32;
     uint16_t h;
 
-    while (len >= 16) {
-        memcpy(w, p, 16);
+    while (len >= 32) {
+        memcpy(w, p, 32);
         s0 += w[0];
+        c0 += (uint64_t)(s0 < w[0]);
         s1 += w[1];
-        s2 += w[2];
-        s3 += w[3];
-        p += 16;
-        len -= 16;
+        c1 += (uint64_t)(s1 < w[1]);
+        s0 += w[2];
+        c0 += (uint64_t)(s0 < w[2]);
+        s1 += w[3];
+        c1 += (uint64_t)(s1 < w[3]);
+        p += 32;
+        len -= 32;
     }
-    while (len >= 4) {
-        memcpy(w, p, 4);
+    while (len >= 8) {
+        memcpy(w, p, 8);
         s0 += w[0];
+        c0 += (uint64_t)(s0 < w[0]);
+        p += 8;
+        len -= 8;
+    }
+    /* Each term is below 2^32, or a carry count below len / 8. */
+    sum = (s0 & 0xffffffffu) + (s0 >> 32) + (s1 & 0xffffffffu) + (s1 >> 32) + c0 + c1;
+    if (len >= 4) {
+        memcpy(&w32, p, 4);
+        sum += w32;
         p += 4;
         len -= 4;
     }
     if (len >= 2) {
         memcpy(&h, p, 2);
-        s1 += h;
+        sum += h;
         p += 2;
         len -= 2;
     }
@@ -69,10 +84,9 @@ sum_native(const uint8_t *p, size_t len)
         uint8_t last[2] = { p[0], 0 };
 
         memcpy(&h, last, 2);
-        s2 += h;
+        sum += h;
     }
-    /* Each s_i < 2^62 here, so the sum cannot wrap. */
-    return s0 + s1 + s2 + s3;
+    return sum;
 }
 
 /* The folded network-order value of a native-order 16-bit sum. */
