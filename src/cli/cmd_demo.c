@@ -307,8 +307,10 @@ proc_start(struct demo *d, char *const argv[], unsigned timeout_ms)
         return V_FAIL;
     }
     fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    if ((pidfd = pidfd_open(p->pid, 0)) == -1 || watch(p, &p->pid_w, pidfd, on_proc_exit) != 0
-        || watch(p, &p->out_w, fds[0], on_proc_output) != 0 || arm_timeout(p) != 0) {
+    /* watch() owns the fd it is given, even when it fails. */
+    if (watch(p, &p->out_w, fds[0], on_proc_output) != 0
+        || (pidfd = pidfd_open(p->pid, 0)) == -1 || watch(p, &p->pid_w, pidfd, on_proc_exit) != 0
+        || arm_timeout(p) != 0) {
         /* Unlikely (fd limits); end the tool and fail the step. */
         kill(p->pid, SIGKILL);
         waitpid(p->pid, NULL, 0);

@@ -169,7 +169,7 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
     }
     log_ready(o, tun, cfg.prefix_len);
     if ((err = tp_rt_run(rt)) != 0) {
-        tp_cli_error("the loop failed: %s", strerror(-err));
+        tp_cli_error("run: stopped on an error: %s", strerror(-err));
         status = TP_EXIT_FAIL;
     }
     /* Stopping already: a second SIGTERM (timeout(1) signals both the child

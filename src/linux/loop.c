@@ -32,6 +32,7 @@ struct tp_rt {
     bool is_dispatching;
     bool stop;
     int stop_signal;
+    int fatal;                      /* a negative errno that ends tp_rt_run() */
     sigset_t old_mask;
     bool has_old_mask;
     tp_rt_after_fn *after;
@@ -104,8 +105,13 @@ on_tun(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
     rt->stats[TP_RT_STAT_TUN_RX_BATCHES]++;
     n = tp_tun_drain(rt->tun, rt->rx, RT_RX_CAP, TP_RT_RX_BATCH, rx_packet, &c);
     if (n < 0) {
+        /* EBADFD: the interface was deleted under us.  No read error is
+         * transient on a TUN fd, and level-triggered epoll would report it
+         * again at once: stop rather than spin. */
         rt->stats[TP_RT_STAT_TUN_RX_ERRORS]++;
-        tp_warn("tun: read failed: %s", strerror(-n));
+        tp_err("tun: read from %s failed: %s; stopping", rt->tun->name, strerror(-n));
+        rt->fatal = n;
+        rt->stop = true;
     }
 }
 
@@ -364,6 +370,7 @@ tp_rt_run(struct tp_rt *rt)
 
     rt->stop = false;
     rt->stop_signal = 0;
+    rt->fatal = 0;
     while (!rt->stop) {
         if ((err = timer_arm(rt, service_stack(rt))) != 0)
             return err;
@@ -378,7 +385,7 @@ tp_rt_run(struct tp_rt *rt)
         rt->stats[TP_RT_STAT_LOOP_WAKEUPS]++;
         dispatch(rt, evs, n);
     }
-    return 0;
+    return rt->fatal;
 }
 
 void

@@ -116,7 +116,8 @@ void tp_rt_watch_close(struct tp_rt *rt, struct tp_watch *w);
 
 /*
  * Run until tp_rt_stop() or SIGINT/SIGTERM.  Returns 0 when stopped, or a
- * negative errno if the loop itself failed (epoll, timerfd).
+ * negative errno if the loop itself failed (epoll, timerfd) or the TUN
+ * device failed (-EBADFD: its interface was deleted).
  */
 int tp_rt_run(struct tp_rt *rt);
 
