@@ -250,9 +250,16 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
             return SEG_DROP;
         }
         tp_stat_inc(st, TP_STAT_TCP_EXT_SEQ_DROP);
-        if (tcb->state == TAPIR_TCP_TIME_WAIT && has(c, TP_TCP_FIN)
-            && seq + c->len == rn)
-            tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */
+        if (tcb->state == TAPIR_TCP_TIME_WAIT) {
+            if (has(c, TP_TCP_FIN) && seq + c->len == rn) {
+                tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */
+                return SEG_DROP_ACK;
+            }
+            /* An old ACK without data or FIN needs no answer here; one would
+             * only draw a RST from a peer that has already closed. */
+            if (c->len == 0)
+                return SEG_DROP;
+        }
         return SEG_DROP_ACK;
     }
     /* Trim what lies before RCV.NXT and past the window. */
@@ -515,7 +522,7 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
     if (tcb->rd_shut || (!tcb->has_handle && tcb->parent == TP_TCP_NONE)) {
         /* Nobody will read it: reset (RFC 9293 3.10.4, RFC 2525 2.17). */
         tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_DATA);
-        tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_nxt,
+        tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_max,
             tcb->rcv_nxt, true);
         tp_tcb_closed(tcb, -ECONNRESET);
         return SEG_GONE;
@@ -695,6 +702,15 @@ act(struct tp_tcb *tcb, const struct seg_ctx *c, enum seg_verdict v)
     case SEG_DROP:
         break;
     case SEG_DROP_ACK:
+        /* Two ends that each find the other's bare ACKs unacceptable would
+         * answer each other forever: rate limit those answers (data and
+         * FINs are always answered). */
+        if (c->len == 0 && tcb->last_oow_ack.us != 0
+            && tapir_time_sub(c->now, tcb->last_oow_ack).us < TP_TCP_OOW_ACK_MS * 1000) {
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_OOW_ACK_LIMITED);
+            break;
+        }
+        tcb->last_oow_ack = c->now;
         tcb->ack_now = true;
         break;
     case SEG_DROP_CHALLENGE:
@@ -800,7 +816,7 @@ tp_tcp_listener_drop_children(struct tp_tcb *lst)
 
         if (!t->in_use || t->parent != lst->index)
             continue;
-        tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt,
+        tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max,
             t->rcv_nxt, true);
         tp_tcb_free(t);
     }

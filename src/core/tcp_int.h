@@ -31,6 +31,7 @@
 #define TP_TCP_MSS_DEFAULT 536      /* RFC 9293 3.7.1, MUST-15 */
 #define TP_TCP_DELACK_MS 40         /* delayed ACK timer (issue 4 refines) */
 #define TP_TCP_PERSIST_MIN_MS 200
+#define TP_TCP_OOW_ACK_MS 500      /* out-of-window ACK rate limit (Linux's default) */
 
 /* A byte ring of fixed capacity (tcp_buf.c). */
 struct tp_ring {
@@ -101,6 +102,7 @@ struct tp_tcb {
     bool out_queued;                /* on the stack's output list */
     uint32_t out_next;
     uint8_t n_unacked_segs;         /* full segments received since our last ACK */
+    struct tapir_time last_oow_ack; /* last ACK sent for an unacceptable bare segment */
     int err;                        /* pending error (negative errno), SO_ERROR */
     int soft_err;                   /* last ICMP soft error, reported on timeout */
 

@@ -182,7 +182,9 @@ next_segment(struct tp_tcb *tcb, struct seg *s)
         s->flags = TP_TCP_ACK;
         return true;
     }
-    s->seq = tcb->snd_nxt;
+    /* A bare ACK carries the highest sequence number sent: after a timeout
+     * SND.NXT went back, and an ACK at SND.NXT would look old to the peer. */
+    s->seq = tcb->snd_max;
     s->flags = TP_TCP_ACK;
     if (tcb->ack_now)
         return true;
@@ -272,7 +274,7 @@ tp_tcp_output_later(struct tp_tcb *tcb)
 void
 tp_tcp_send_ack(struct tp_tcb *tcb)
 {
-    struct seg s = { .seq = tcb->snd_nxt, .flags = TP_TCP_ACK };
+    struct seg s = { .seq = tcb->snd_max, .flags = TP_TCP_ACK };
 
     emit(tcb, &s);
 }

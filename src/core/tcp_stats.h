@@ -34,6 +34,7 @@
     X(TCP_EXT_RST_IN_TW, "TapirTcpRstInTimeWait", "RSTs ignored in TIME-WAIT (RFC 1337)") \
     X(TCP_EXT_ZERO_WINDOW_PROBES, "TapirTcpZeroWindowProbes", "zero-window probes sent") \
     X(TCP_EXT_SEQ_DROP, "TapirTcpSeqDrops", "segments outside the receive window") \
+    X(TCP_EXT_OOW_ACK_LIMITED, "TapirTcpOutOfWindowAckLimited", "ACKs to unacceptable bare segments not sent: rate limit") \
     X(TCP_EXT_ACK_TOO_NEW, "TapirTcpAckTooNew", "ACKs of data not yet sent, answered with an ACK") \
     X(TCP_EXT_ACK_TOO_OLD, "TapirTcpAckTooOld", "ACKs below SND.UNA - MAX.SND.WND (RFC 5961 5.2)") \
     X(TCP_EXT_RST_BAD_SEQ, "TapirTcpRstOutOfWindow", "RSTs outside the window, ignored") \

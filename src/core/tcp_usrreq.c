@@ -282,7 +282,7 @@ abort_tcb(struct tp_tcb *tcb)
 {
     if (is_synchronized_or_syn_rcvd(tcb->state))
         tp_tcp_send_rst(tcb->st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport,
-            tcb->snd_nxt, tcb->rcv_nxt, true);
+            tcb->snd_max, tcb->rcv_nxt, true);
     if (tcb->state == TAPIR_TCP_ESTABLISHED || tcb->state == TAPIR_TCP_CLOSE_WAIT)
         tp_stat_inc(tcb->st, TP_STAT_TCP_ESTAB_RESETS);
     tp_tcb_free(tcb);
