@@ -30,6 +30,7 @@ usage(FILE *f)
                "  --parse-only  only parse; report unparseable scripts with their line\n"
                "  --strict      options must match byte for byte (default)\n"
                "  --semantic    options match as a set of kinds and values\n"
+               "  --ignore-options  never compare TCP options (diagnosis, not conformance)\n"
                "  -D SYM        define SYM for #ifdef (default: STANDARD)\n"
                "  -v            trace every event to stderr\n");
 }
@@ -47,6 +48,8 @@ parse_args(int argc, char **argv, struct pd_cli *cli)
             cli->run.mode = PD_MATCH_STRICT;
         else if (strcmp(argv[i], "--semantic") == 0)
             cli->run.mode = PD_MATCH_SEMANTIC;
+        else if (strcmp(argv[i], "--ignore-options") == 0)
+            cli->run.ignore_options = true;
         else if (strcmp(argv[i], "-v") == 0)
             cli->run.verbose = true;
         else if (strcmp(argv[i], "-D") == 0 && i + 1 < argc && cli->ndefines < PD_MAX_DEFINES) {

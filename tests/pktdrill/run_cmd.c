@@ -1,0 +1,317 @@
+/*
+ * tests/pktdrill/run_cmd.c -- backtick commands and %{ }% snippets.
+ *
+ * No shell runs.  `sysctl -w KNOB=V` lines set the stack's configuration
+ * (the table below; docs/conformance.md explains each row), `sockstat ...
+ * | grep -c STATE | grep N` counts connections through tapir_tcp_snapshot(),
+ * `tcpdrop -s STATE` aborts them, and `%{ assert tcpi_X == Y }%` compares
+ * tapir_tcp_info() of the connection under test.  Anything else fails the
+ * script with the command in the reason.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+/* ---- sysctl knobs ------------------------------------------------------------- */
+
+enum knob_kind {
+    KNOB_CFG,                       /* sets a uint32_t field of struct tapir_config */
+    KNOB_FIXED,                     /* tapir's fixed behaviour equals value 'fixed' */
+    KNOB_IGNORED,                   /* no meaning for a fresh stack in virtual time */
+};
+
+struct knob {
+    const char *name;
+    enum knob_kind kind;
+    size_t off;                     /* KNOB_CFG */
+    long fixed;                     /* KNOB_FIXED */
+    const char *what;               /* KNOB_FIXED: what tapir does instead */
+};
+
+#define CFG(field) KNOB_CFG, offsetof(struct tapir_config, field), 0, NULL
+#define FIXED(v, what) KNOB_FIXED, 0, (v), (what)
+#define IGNORED KNOB_IGNORED, 0, 0, NULL
+
+static const struct knob knobs[] = {
+    { "net.inet.tcp.recvspace", CFG(tcp.rcvbuf) },
+    { "net.inet.tcp.sendspace", CFG(tcp.sndbuf) },
+    { "net.inet.tcp.rexmit_initial", CFG(tcp.rto_initial_ms) },
+    { "net.inet.tcp.rexmit_slop", CFG(tcp.rto_min_ms) },
+    { "net.inet.tcp.hostcache.purgenow", IGNORED },
+    { "kern.ipc.maxsockbuf", IGNORED },
+    { "net.inet.tcp.ecn.maxretries", IGNORED },
+    { "net.inet.tcp.rfc1323", FIXED(0, "tapir has neither timestamps nor window scaling yet") },
+    { "net.inet.tcp.sack.enable", FIXED(0, "tapir has no SACK yet") },
+    { "net.inet.tcp.ecn.enable", FIXED(2, "tapir does not implement ECN") },
+    { "net.inet.tcp.blackhole", FIXED(0, "tapir always answers closed ports with RST") },
+    { "net.inet.tcp.insecure_rst", FIXED(0, "tapir always applies RFC 5961 to RST") },
+    { "net.inet.tcp.insecure_syn", FIXED(0, "tapir always applies RFC 5961 to SYN") },
+    { "net.inet.tcp.drop_synfin", FIXED(1, "tapir drops SYN+FIN segments") },
+    { "net.inet.tcp.rexmit_drop_options", FIXED(0, "tapir keeps options in SYN retransmissions") },
+    { "net.inet.tcp.icmp_may_rst", FIXED(1, "ICMP hard errors may abort a SYN-SENT connection") },
+    { "net.inet.tcp.keepidle", FIXED(7200000, "tapir's keepalive idle default is 2 h") },
+    { "net.inet.tcp.keepintvl", FIXED(75000, "tapir's keepalive interval default is 75 s") },
+    { "net.inet.tcp.keepcnt", FIXED(9, "tapir's keepalive probe count default is 9") },
+    { "net.inet.tcp.keepinit", FIXED(-1, "tapir bounds connection setup by SYN retries") },
+    { "net.inet.tcp.delacktime", FIXED(40, "tapir's delayed-ACK time is a fixed 40 ms") },
+    { "net.inet.tcp.syncookies", FIXED(0, "tapir has no SYN cookies") },
+    { NULL, 0, 0, 0, NULL },
+};
+
+static const struct knob *
+find_knob(const char *name)
+{
+    for (const struct knob *k = knobs; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+static int
+do_sysctl(struct pd_run *r, const char *arg)
+{
+    char name[128];
+    long value;
+    const struct knob *k;
+    uint32_t *field;
+
+    if (sscanf(arg, "%127[^=]=%ld", name, &value) != 2)
+        return pd_fail(r, "sysctl: expected -w NAME=VALUE");
+    if (!(k = find_knob(name))) {
+        pd_note(r, "%s=%ld (unknown knob)", name, value);
+        return 0;
+    }
+    if (k->kind == KNOB_IGNORED)
+        return 0;
+    if (k->kind == KNOB_FIXED) {
+        if (value != k->fixed)
+            pd_note(r, "%s=%ld (%s)", name, value, k->what);
+        return 0;
+    }
+    field = (uint32_t *)(void *)((char *)&r->cfg + k->off);
+    if (*field == (uint32_t)value)
+        return 0;
+    if (r->st)
+        pd_note(r, "%s=%ld (set after the stack started)", name, value);
+    else
+        *field = (uint32_t)value;
+    return 0;
+}
+
+/* ---- state queries --------------------------------------------------------------- */
+
+struct state_name { const char *bsd, *tcpi; enum tapir_tcp_state s; };
+
+static const struct state_name states[] = {
+    { "CLOSED", "TCPI_CLOSED", TAPIR_TCP_CLOSED },
+    { "LISTEN", "TCPI_LISTEN", TAPIR_TCP_LISTEN },
+    { "SYN_SENT", "TCPI_SYN_SENT", TAPIR_TCP_SYN_SENT },
+    { "SYN_RCVD", "TCPI_SYN_RECEIVED", TAPIR_TCP_SYN_RECEIVED },
+    { "ESTABLISHED", "TCPI_ESTABLISHED", TAPIR_TCP_ESTABLISHED },
+    { "FIN_WAIT_1", "TCPI_FIN_WAIT_1", TAPIR_TCP_FIN_WAIT_1 },
+    { "FIN_WAIT_2", "TCPI_FIN_WAIT_2", TAPIR_TCP_FIN_WAIT_2 },
+    { "CLOSE_WAIT", "TCPI_CLOSE_WAIT", TAPIR_TCP_CLOSE_WAIT },
+    { "CLOSING", "TCPI_CLOSING", TAPIR_TCP_CLOSING },
+    { "LAST_ACK", "TCPI_LAST_ACK", TAPIR_TCP_LAST_ACK },
+    { "TIME_WAIT", "TCPI_TIME_WAIT", TAPIR_TCP_TIME_WAIT },
+    { NULL, NULL, TAPIR_TCP_CLOSED },
+};
+
+static const struct state_name *
+state_by_bsd(const char *name)
+{
+    for (const struct state_name *s = states; s->bsd; s++)
+        if (strcmp(s->bsd, name) == 0)
+            return s;
+    return NULL;
+}
+
+#define PD_MAX_SNAP 64
+
+static size_t
+snapshot(struct pd_run *r, struct tapir_tcp_info *out)
+{
+    size_t n;
+
+    if (!pd_tcp_api_present()) {
+        pd_skip(r, "tapir's TCP socket API is not linked in this build");
+        return 0;
+    }
+    if (pd_need_stack(r) < 0)
+        return 0;
+    n = tapir_tcp_snapshot(r->st, out, PD_MAX_SNAP);
+    return n < PD_MAX_SNAP ? n : PD_MAX_SNAP;
+}
+
+/* `sockstat -4 -P tcp [-p PORT] -s [| grep packetdril] | grep -c STATE | grep N`:
+ * with "grep packetdril" only sockets the script holds an fd for count. */
+static int
+do_sockstat(struct pd_run *r, const char *cmd)
+{
+    struct tapir_tcp_info info[PD_MAX_SNAP];
+    const char *p = strstr(cmd, " -p "), *c = strstr(cmd, "grep -c "), *last;
+    const struct state_name *s;
+    char state[32];
+    long port = -1, want, got = 0;
+    bool owned = strstr(cmd, "grep packetdril") != NULL;
+    size_t n;
+
+    if (p)
+        port = strtol(p + 4, NULL, 10);
+    last = strrchr(cmd, '|');
+    if (!c || !last || sscanf(c + 8, "%31s", state) != 1
+        || sscanf(last, "| grep %ld", &want) != 1 || !(s = state_by_bsd(state)))
+        return pd_fail(r, "sockstat: unsupported form `%s`", cmd);
+    n = snapshot(r, info);
+    if (r->verdict != PD_PASS)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (info[i].state != s->s || (owned && info[i].sock < 0))
+            continue;
+        if (port >= 0 && info[i].local.port != port && info[i].remote.port != port)
+            continue;
+        got++;
+    }
+    if (got != want)
+        return pd_fail(r, "sockstat: %ld connections in %s, expected %ld", got, state, want);
+    return 0;
+}
+
+/* `tcpdrop -s STATE`: abort every connection in STATE. */
+static int
+do_tcpdrop(struct pd_run *r, const char *arg)
+{
+    struct tapir_tcp_info info[PD_MAX_SNAP];
+    const struct state_name *s = state_by_bsd(arg);
+    size_t n;
+
+    if (!s)
+        return pd_fail(r, "tcpdrop: unknown state %s", arg);
+    n = snapshot(r, info);
+    if (r->verdict != PD_PASS)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (info[i].state != s->s)
+            continue;
+        if (info[i].sock < 0)
+            return pd_fail(r, "tcpdrop: a %s connection without a handle cannot be "
+                "aborted through tapir's API", arg);
+        tapir_tcp_abort(r->st, info[i].sock);
+        for (int fd = 0; fd < PD_MAX_FDS; fd++)
+            if (r->fds[fd].used && r->fds[fd].handle == info[i].sock)
+                r->fds[fd].handle = -1;         /* the fd stays open, disconnected */
+    }
+    pd_poll_now(r);
+    return 0;
+}
+
+int
+pd_command(struct pd_run *r, const char *text)
+{
+    while (*text == ' ')
+        text++;
+    pd_trace(r, "`%s`", text);
+    if (strncmp(text, "sysctl -w ", 10) == 0)
+        return do_sysctl(r, text + 10);
+    if (strncmp(text, "sockstat ", 9) == 0)
+        return do_sockstat(r, text);
+    if (strncmp(text, "tcpdrop -s ", 11) == 0)
+        return do_tcpdrop(r, text + 11);
+    return pd_fail(r, "shell command not supported by the runner: `%s`", text);
+}
+
+/* ---- %{ }% --------------------------------------------------------------------------- */
+
+int
+pd_sut_info(struct pd_run *r, struct tapir_tcp_info *out)
+{
+    struct tapir_tcp_info info[PD_MAX_SNAP];
+    size_t n = snapshot(r, info);
+
+    if (r->verdict != PD_PASS)
+        return -1;
+    for (size_t i = 0; r->conn.known && i < n; i++)
+        if (info[i].local.port == r->conn.local_port
+            && info[i].remote.port == r->conn.remote_port
+            && info[i].remote.addr == PD_REMOTE_IP) {
+            *out = info[i];
+            return 0;
+        }
+    if (r->last_fd >= 0 && r->fds[r->last_fd].used && r->fds[r->last_fd].handle >= 0)
+        return tapir_tcp_info(r->st, r->fds[r->last_fd].handle, out);
+    memset(out, 0, sizeof(*out));
+    out->state = TAPIR_TCP_CLOSED;
+    return 0;
+}
+
+struct tcpi_opt { const char *name; uint32_t bit; };
+
+static const struct tcpi_opt tcpi_opts[] = {
+    { "TCPI_OPT_TIMESTAMPS", TAPIR_TCPI_OPT_TIMESTAMPS }, { "TCPI_OPT_SACK", TAPIR_TCPI_OPT_SACK },
+    { "TCPI_OPT_WSCALE", TAPIR_TCPI_OPT_WSCALE }, { "TCPI_OPT_ECN", 0x8 }, { NULL, 0 },
+};
+
+/* "(A | B | C)" of TCPI_OPT_* names into bits; false on anything else. */
+static bool
+options_value(const char *expr, uint32_t *bits)
+{
+    char buf[256], *tok, *save = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", expr);
+    *bits = 0;
+    for (tok = strtok_r(buf, "()| \t\n", &save); tok; tok = strtok_r(NULL, "()| \t\n", &save)) {
+        const struct tcpi_opt *o = tcpi_opts;
+        while (o->name && strcmp(o->name, tok) != 0)
+            o++;
+        if (!o->name)
+            return false;
+        *bits |= o->bit;
+    }
+    return true;
+}
+
+static int
+assert_state(struct pd_run *r, const struct tapir_tcp_info *ti, const char *rhs)
+{
+    char name[40];
+
+    if (sscanf(rhs, "%39s", name) != 1)
+        return pd_fail(r, "%%{ }%%: expected a TCPI_ state");
+    for (const struct state_name *s = states; s->bsd; s++)
+        if (strcmp(s->tcpi, name) == 0) {
+            if (ti->state != s->s)
+                return pd_fail(r, "tcpi_state is %s, expected %s",
+                    tapir_tcp_state_name(ti->state), name);
+            return 0;
+        }
+    return pd_fail(r, "%%{ }%%: unknown state %s", name);
+}
+
+int
+pd_code(struct pd_run *r, const char *text)
+{
+    struct tapir_tcp_info ti;
+    char lhs[40];
+    const char *eq;
+    uint32_t bits;
+    int n = 0;
+
+    pd_trace(r, "%%{%s}%%", text);
+    if (sscanf(text, " assert %39s ==%n", lhs, &n) != 1 || n == 0 || !(eq = text + n))
+        return pd_skip(r, "%%{ }%%: only 'assert tcpi_X == Y' is supported, not '%s'", text);
+    if (pd_need_stack(r) < 0 || pd_sut_info(r, &ti) < 0)
+        return pd_fail(r, "%%{ }%%: no socket under test");
+    if (strcmp(lhs, "tcpi_state") == 0)
+        return assert_state(r, &ti, eq);
+    if (strcmp(lhs, "tcpi_options") == 0) {
+        if (!options_value(eq, &bits))
+            return pd_skip(r, "%%{ }%%: unsupported tcpi_options value '%s'", eq);
+        if (ti.options != bits)
+            return pd_fail(r, "tcpi_options is 0x%x, expected 0x%x", ti.options, bits);
+        return 0;
+    }
+    return pd_skip(r, "%%{ }%%: %s is not evaluated by the runner", lhs);
+}
