@@ -125,7 +125,7 @@ drain_events(struct pd_run *r)
 {
     struct tapir_tcp_event ev;
 
-    while (pd_tcp_api_present() && tapir_tcp_next_event(r->st, &ev))
+    while (tapir_tcp_next_event(r->st, &ev))
         ;
 }
 
@@ -256,8 +256,6 @@ play(struct pd_run *r, const struct pd_event *ev)
     r->last_event_us = t;
     switch (ev->kind) {
     case PD_EV_SYSCALL:
-        if (!pd_tcp_api_present())
-            return pd_skip(r, "tapir's TCP socket API is not linked in this build");
         if (pd_need_stack(r) < 0)
             return -1;
         return pd_syscall(r, &ev->sys, ev->sys.blocking
@@ -274,7 +272,7 @@ play(struct pd_run *r, const struct pd_event *ev)
 static void
 cleanup(struct pd_run *r)
 {
-    for (int fd = 0; fd < PD_MAX_FDS && pd_tcp_api_present(); fd++)
+    for (int fd = 0; fd < PD_MAX_FDS; fd++)
         if (r->fds[fd].used && r->fds[fd].handle >= 0 && r->st)
             tapir_tcp_abort(r->st, r->fds[fd].handle);
     pd_sent_free_all(r);

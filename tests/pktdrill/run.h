@@ -94,7 +94,6 @@ void pd_sent_free_all(struct pd_run *r);
 
 /* run_syscall.c */
 int pd_syscall(struct pd_run *r, const struct pd_syscall *sc, int64_t end_us);
-bool pd_tcp_api_present(void);
 /* Resolve a symbol (errno names, constants) to its value; false if unknown. */
 bool pd_symbol(const char *name, long long *out);
 
