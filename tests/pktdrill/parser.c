@@ -222,7 +222,7 @@ parse_ipinfo(struct pd_lexer *lx, struct pd_packet *p, const char *close)
         { "noecn", PD_ECN_NOT }, { "ect0", PD_ECN_ECT0 }, { "ect1", PD_ECN_ECT1 },
         { "ect01", PD_ECN_ECT0 }, { "ce", PD_ECN_CE },
     };
-    uint32_t v;
+    uint32_t v = 0;
     char *w;
 
     while (!pd_lex_accept(lx, close)) {
@@ -275,7 +275,7 @@ parse_flags(struct pd_lexer *lx, struct pd_packet *p)
 static int
 parse_seq(struct pd_lexer *lx, struct pd_packet *p)
 {
-    uint32_t end;
+    uint32_t end = 0;
 
     if (pd_lex_accept(lx, "...")) {
         p->seq_any = true;

@@ -18,7 +18,7 @@
 
 #define PD_MAX_POLLS_PER_STEP 100000
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vset_reason(struct pd_run *r, const char *fmt, va_list ap)
 {
     int line = r->ev ? r->ev->line : 0;

@@ -534,7 +534,7 @@ static int
 match_one(struct pd_run *r, const struct pd_packet *p, const struct pd_sent *s, int64_t lo,
     int64_t hi)
 {
-    struct live_tcp lt;
+    struct live_tcp lt = { 0 };
 
     if (p->is_icmp)
         return pd_fail(r, "outbound ICMP packets are not supported by the runner");

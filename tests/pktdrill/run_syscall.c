@@ -363,9 +363,9 @@ linger_value(struct call *c, const struct pd_expr *e, int *v)
 static int
 do_setsockopt(struct call *c)
 {
-    const char *name;
+    const char *name = NULL;
     long long v = 0;
-    int iv;
+    int iv = 0;
 
     if (sockopt_name(c, &name) < 0 || c->sc->nargs < 4)
         return pd_fail(c->r, "setsockopt: expected (fd, level, name, value, len)");
@@ -403,7 +403,7 @@ check_out(struct call *c, const struct pd_expr *e, long long got)
 static int
 do_getsockopt(struct call *c)
 {
-    const char *name;
+    const char *name = NULL;
     int v = 0;
 
     if (sockopt_name(c, &name) < 0 || c->sc->nargs < 4)
