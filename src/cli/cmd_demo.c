@@ -1,19 +1,9 @@
 /*
  * src/cli/cmd_demo.c -- `tapir demo`: a stack on a TUN device in a private
  * network namespace, the kernel's ping against it, and a readable report.
- *
- * The demo is a list of steps (demo_steps[]); a step either finishes at
- * once or starts a kernel-side tool and finishes when the tool exits.  The
- * stack, the steps and the tools' output all live in one thread on one
- * runtime loop: the stack is not thread-safe, and every kernel-side tool is
- * a separate process anyway, so its pipe and its pidfd are just two more
- * watched fds.  Later steps (TCP echo, curl, tapir connecting out) add rows
- * to demo_steps[] and may drain stack events through tp_rt_set_after().
- *
- * The parent process only forks: the child unshares its network namespace,
- * so the namespace, the device and its addresses die with the child even
- * if it crashes.  The parent then checks that its own (the caller's)
- * namespace has the same interfaces as before.
+ * Called by main.c; calls device.c, the runtime (src/linux) and ping(8).
+ * Design notes (one thread, steps as a table, fork for the namespace) are
+ * above demo_steps[] and run_demo().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -451,6 +441,15 @@ ping_finish(struct demo *d, struct demo_proc *p)
     return V_PASS;
 }
 
+/*
+ * The demo is this list of steps.  A step either finishes at once or starts
+ * a kernel-side tool and finishes when the tool exits.  The stack, the steps
+ * and the tools' output all live in one thread on one runtime loop: the
+ * stack is not thread-safe, and every kernel-side tool is a separate process
+ * anyway, so its pipe and its pidfd are just two more watched fds.  Later
+ * steps (TCP echo, curl, tapir connecting out to a kernel listener) add rows
+ * here and may drain stack events through tp_rt_set_after().
+ */
 static const struct demo_step demo_steps[] = {
     { "namespace", step_namespace, NULL },
     { "device", step_device, NULL },
@@ -639,6 +638,12 @@ print_header(void)
     fflush(stdout);
 }
 
+/*
+ * The parent only forks: the child unshares its network namespace, so the
+ * namespace, the device and its addresses die with the child even if it
+ * crashes.  The parent then checks that its own namespace has the same
+ * interfaces as before.
+ */
 static int
 run_demo(const struct demo_opts *o)
 {
