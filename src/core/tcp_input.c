@@ -619,6 +619,14 @@ input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
 {
     enum seg_verdict v;
 
+    /* Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN,ACK
+     * repeats the SYN we already took; its ACK is what counts. */
+    if (tcb->state == TAPIR_TCP_SYN_RECEIVED && !tcb->from_listen && has(c, TP_TCP_SYN)
+        && has(c, TP_TCP_ACK) && c->h.seq == tcb->irs) {
+        c->h.flags &= (uint8_t)~TP_TCP_SYN;
+        c->seq++;
+        c->len--;
+    }
     /* Our SYN,ACK was lost: the peer sends its SYN again. */
     if (tcb->state == TAPIR_TCP_SYN_RECEIVED && has(c, TP_TCP_SYN) && !has(c, TP_TCP_ACK)
         && c->h.seq == tcb->irs) {

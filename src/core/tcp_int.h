@@ -166,6 +166,8 @@ struct tp_tcp {
     uint16_t port_next_ctr;         /* RFC 6056 algorithm 3's "next_ephemeral" */
     struct tp_ratelimit challenge_rl;
     struct tapir_time now;          /* last time given to input or poll */
+    bool isn_forced;                /* tests only: the next ISN is isn_next */
+    uint32_t isn_next;
 };
 
 /* tcp_subr.c */

@@ -14,7 +14,9 @@
 #include "tcp_harness.h"
 #include "wire/bytes.h"
 #include "wire/csum.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "core/tcp_int.h"
 
 static int
 record(void *ctx, const struct tapir_iov *iov, int iovcnt)
@@ -337,4 +339,36 @@ th_active_open(struct th *h, uint16_t rport, uint32_t peer_iss, uint32_t *iss)
     th_expect(h, TP_TCP_ACK, *iss + 1, peer_iss + 1, TH_ANY, 0);
     assert_int_equal(th_state(h, s), TAPIR_TCP_ESTABLISHED);
     return s;
+}
+
+void
+th_inject_icmp(struct th *h, uint8_t type, uint8_t code, uint16_t next_mtu, uint32_t seq)
+{
+    uint8_t pkt[20 + 8 + 20 + 20];
+    uint8_t *quoted = pkt + 28, *l4 = pkt + 48;
+    struct tp_ipv4_out qip = { .ttl = 64, .proto = TP_IP_PROTO_TCP, .src = TH_LOCAL,
+        .dst = TH_REMOTE, .payload_len = 20, .df = true };
+    struct tp_ipv4_out ip = { .ttl = 64, .proto = TP_IP_PROTO_ICMP, .src = TH_REMOTE,
+        .dst = TH_LOCAL, .payload_len = 8 + 40 };
+    struct tp_icmp m = { .type = type, .code = code, .next_mtu = next_mtu };
+
+    memset(pkt, 0, sizeof(pkt));
+    tp_ipv4_emit(&qip, quoted);
+    tp_store_be16(l4, h->lport);
+    tp_store_be16(l4 + 2, h->rport);
+    tp_store_be32(l4 + 4, seq);
+    l4[12] = 5 << 4;
+    l4[13] = TP_TCP_ACK;
+    m.body = quoted;
+    m.body_len = 40;
+    tp_icmp_emit(&m, pkt + 20);
+    tp_ipv4_emit(&ip, pkt);
+    tapir_stack_input(h->st, pkt, sizeof(pkt), h->now);
+}
+
+void
+th_force_isn(struct th *h, uint32_t iss)
+{
+    h->st->tcp->isn_forced = true;
+    h->st->tcp->isn_next = iss;
 }

@@ -67,6 +67,14 @@ void th_inject(struct th *h, const struct th_seg *s);
 void th_send(struct th *h, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
     const void *data, size_t len);
 
+/* Inject an ICMP error of type/code from the peer quoting a TCP segment of
+ * ours (ports h->lport -> h->rport, sequence number seq).  next_mtu is for
+ * frag-needed. */
+void th_inject_icmp(struct th *h, uint8_t type, uint8_t code, uint16_t next_mtu, uint32_t seq);
+
+/* Make the stack's next ISN iss (tests of sequence wrap-around). */
+void th_force_isn(struct th *h, uint32_t iss);
+
 /* Poll at the current time (flushes what socket calls queued). */
 struct tapir_time th_poll(struct th *h);
 /* Advance the virtual clock by ms (or us) and poll. */
