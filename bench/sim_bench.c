@@ -7,7 +7,11 @@
  * does.  The link can be impaired (loss, rate, queue, delay) to report the
  * goodput and completion time in virtual time as well.
  *
- *   sim_bench [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] [-s seed]
+ *   sim_bench [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] [-s seed] [-T]
+ *
+ * -T prints a table instead: goodput and completion time through the given
+ * bottleneck (default 100 Mbit/s, 20 ms RTT, 250 kB queue) at 0, 0.1, 1 and
+ * 5 % random loss, for the congestion control the stack has.
  *
  * Build it Release for figures worth recording (the Debug build carries
  * ASan and UBSan).
@@ -123,42 +127,38 @@ static int
 usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] "
-        "[-s seed]\n", prog);
+        "[-s seed] [-T]\n", prog);
     return 2;
 }
 
-int
-main(int argc, char **argv)
+struct result {
+    double cpu_s;
+    double virt_s;
+    uint64_t bytes;
+    uint64_t packets;
+    uint64_t dropped;
+};
+
+/* One transfer of `bytes` from node 0 to node 1 over lc; 0 or -1. */
+static int
+run(uint64_t seed, const struct sim_link_cfg *lc, uint64_t bytes, struct result *res)
 {
-    struct sim_cfg cfg = { .seed = 1, .max_time_us = 24LL * 3600 * 1000000,
+    struct sim_cfg cfg = { .seed = seed, .max_time_us = 24LL * 3600 * 1000000,
         .max_events = UINT64_MAX / 2 };
-    struct sim_link_cfg lc = { .delay_us = 100 };
     struct bench *bn = calloc(1, sizeof(*bn));
     struct sim *sim;
-    double mb = 64, cpu0, cpu;
-    int opt, rc;
+    double cpu0;
+    int rc;
 
-    while ((opt = getopt(argc, argv, "m:l:r:q:d:s:")) != -1) {
-        switch (opt) {
-        case 'm': mb = atof(optarg); break;
-        case 'l': lc.loss = atof(optarg); break;
-        case 'r': lc.rate_bps = strtoull(optarg, NULL, 0); break;
-        case 'q': lc.queue_bytes = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'd': lc.delay_us = strtoll(optarg, NULL, 0); break;
-        case 's': cfg.seed = strtoull(optarg, NULL, 0); break;
-        default: return usage(argv[0]);
-        }
+    if (bn == NULL || (rc = sim_new(&cfg, NULL, &sim)) != 0) {
+        fprintf(stderr, "sim_bench: cannot create the simulation\n");
+        free(bn);
+        return -1;
     }
-    if (bn == NULL || mb <= 0)
-        return usage(argv[0]);
-    bn->total = (uint64_t)(mb * 1024 * 1024);
+    bn->total = bytes;
     bn->lsock = bn->a = bn->b = -1;
     memset(bn->buf, 0x5a, sizeof(bn->buf));
-    if ((rc = sim_new(&cfg, NULL, &sim)) != 0) {
-        fprintf(stderr, "sim_new: %s\n", strerror(-rc));
-        return 1;
-    }
-    sim_set_links(sim, 0, 1, &lc);
+    sim_set_links(sim, 0, 1, lc);
     sim_tcp_on_event(sim, 0, on_event, bn);
     sim_tcp_on_event(sim, 1, on_event, bn);
     bn->lsock = tapir_tcp_socket(sim_stack(sim, 1));
@@ -169,24 +169,85 @@ main(int argc, char **argv)
 
     cpu0 = cpu_seconds();
     rc = sim_run(sim, done, bn);
-    cpu = cpu_seconds() - cpu0;
-
+    res->cpu_s = cpu_seconds() - cpu0;
+    res->virt_s = (double)sim_now(sim) / 1e6;
+    res->bytes = bn->received;
+    res->packets = sim_link_stats(sim, 0, 1)->sent + sim_link_stats(sim, 1, 0)->sent;
+    res->dropped = 0;
+    for (int i = 0; i < 2; i++)
+        res->dropped += sim_link_stats(sim, i, 1 - i)->lost
+            + sim_link_stats(sim, i, 1 - i)->queue_drops;
     if (rc != 0 || bn->err != 0 || bn->received != bn->total) {
         fprintf(stderr, "sim_bench: failed: %s (err %d, received %" PRIu64 " of %" PRIu64 ")\n",
             sim_error(sim), bn->err, bn->received, bn->total);
         sim_trace_dump(sim, stderr, 40);
-        return 1;
+        rc = -1;
     }
-    printf("sim_bench: %.1f MB in %.3f CPU s: %.1f MB of payload per CPU second\n",
-        (double)bn->total / 1e6, cpu, (double)bn->total / 1e6 / cpu);
-    printf("sim_bench: link loss %.3f rate %" PRIu64 " bit/s queue %" PRIu32 " B delay %" PRId64
-        " us; virtual completion %.3f s, goodput %.2f Mbit/s; %" PRIu64 " + %" PRIu64
-        " packets, %" PRIu64 " dropped\n", lc.loss, lc.rate_bps, lc.queue_bytes, lc.delay_us,
-        (double)sim_now(sim) / 1e6, (double)bn->total * 8 / ((double)sim_now(sim)),
-        sim_link_stats(sim, 0, 1)->sent, sim_link_stats(sim, 1, 0)->sent,
-        sim_link_stats(sim, 0, 1)->lost + sim_link_stats(sim, 0, 1)->queue_drops
-            + sim_link_stats(sim, 1, 0)->lost + sim_link_stats(sim, 1, 0)->queue_drops);
     sim_free(sim);
     free(bn);
+    return rc == 0 ? 0 : -1;
+}
+
+static int
+table(uint64_t seed, struct sim_link_cfg lc, uint64_t bytes)
+{
+    static const double losses[] = { 0, 0.001, 0.01, 0.05 };
+    struct result r;
+
+    printf("sim_bench: bottleneck %.1f Mbit/s, queue %" PRIu32 " B, one-way delay %.1f ms, "
+        "%.1f MB per run\n", (double)lc.rate_bps / 1e6, lc.queue_bytes,
+        (double)lc.delay_us / 1e3, (double)bytes / 1e6);
+    printf("%8s %14s %16s %10s %10s\n", "loss %", "goodput Mbit/s", "completion s", "packets",
+        "dropped");
+    for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+        lc.loss = losses[i];
+        if (run(seed, &lc, bytes, &r) != 0)
+            return 1;
+        printf("%8.1f %14.2f %16.3f %10" PRIu64 " %10" PRIu64 "\n", losses[i] * 100,
+            (double)r.bytes * 8 / r.virt_s / 1e6, r.virt_s, r.packets, r.dropped);
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct sim_link_cfg lc = { .delay_us = 100 };
+    struct result r;
+    uint64_t seed = 1;
+    double mb = 64;
+    bool tab = false;
+    int opt;
+
+    while ((opt = getopt(argc, argv, "m:l:r:q:d:s:T")) != -1) {
+        switch (opt) {
+        case 'm': mb = atof(optarg); break;
+        case 'l': lc.loss = atof(optarg); break;
+        case 'r': lc.rate_bps = strtoull(optarg, NULL, 0); break;
+        case 'q': lc.queue_bytes = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'd': lc.delay_us = strtoll(optarg, NULL, 0); break;
+        case 's': seed = strtoull(optarg, NULL, 0); break;
+        case 'T': tab = true; break;
+        default: return usage(argv[0]);
+        }
+    }
+    if (mb <= 0)
+        return usage(argv[0]);
+    if (tab) {
+        if (lc.rate_bps == 0) {
+            lc.rate_bps = 100000000;
+            lc.delay_us = 10000;
+            lc.queue_bytes = 250000;
+        }
+        return table(seed, lc, (uint64_t)(mb * 1024 * 1024));
+    }
+    if (run(seed, &lc, (uint64_t)(mb * 1024 * 1024), &r) != 0)
+        return 1;
+    printf("sim_bench: %.1f MB in %.3f CPU s: %.1f MB of payload per CPU second\n",
+        (double)r.bytes / 1e6, r.cpu_s, (double)r.bytes / 1e6 / r.cpu_s);
+    printf("sim_bench: link loss %.3f rate %" PRIu64 " bit/s queue %" PRIu32 " B delay %" PRId64
+        " us; virtual completion %.3f s, goodput %.2f Mbit/s; %" PRIu64 " packets, %" PRIu64
+        " dropped\n", lc.loss, lc.rate_bps, lc.queue_bytes, lc.delay_us, r.virt_s,
+        (double)r.bytes * 8 / r.virt_s / 1e6, r.packets, r.dropped);
     return 0;
 }
