@@ -75,8 +75,9 @@ measure_once(csum_fn *fn, const uint8_t *buf, size_t len, double secs, double *n
 static double
 measure(csum_fn *fn, const uint8_t *buf, size_t len, double secs, double *ns_per_call)
 {
-    double best = 0, ns;
+    double best = 0, ns = 0;
 
+    *ns_per_call = 0;
     for (int i = 0; i < 5; i++) {
         double r = measure_once(fn, buf, len, secs / 5, &ns);
 
@@ -110,7 +111,7 @@ main(int argc, char **argv)
         }
     printf("%8s %10s %10s %12s %10s\n", "bytes", "tp_csum", "ns/call", "reference", "ns/call");
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        double ns_a, ns_b;
+        double ns_a = 0, ns_b = 0;
         double a = measure(tp_csum, mem, sizes[i], secs, &ns_a);
         double b = measure(ref_wrap, mem, sizes[i], secs, &ns_b);
 
@@ -119,7 +120,7 @@ main(int argc, char **argv)
     }
     /* An odd start, where word loads are unaligned. */
     {
-        double ns, a = measure(tp_csum, mem + 1, 65536, secs, &ns);
+        double ns = 0, a = measure(tp_csum, mem + 1, 65536, secs, &ns);
 
         printf("%8s %7.2f GB/s %9.1f   (65536 bytes at an odd address)\n", "65536+1", a / 1e9,
             ns);

@@ -225,11 +225,12 @@ static const char *
 flag_str(int f, char buf[32])
 {
     static const char names[] = "FSRPAUEC";
+    size_t n = 0;
 
-    buf[0] = '\0';
     for (int i = 0; i < 8; i++)
         if (f & (1 << i))
-            strncat(buf, &names[i], 1);
+            buf[n++] = names[i];
+    buf[n] = '\0';
     return buf;
 }
 
