@@ -374,8 +374,10 @@ update_window(struct tp_tcb *tcb, const struct seg_ctx *c)
         if (tcb->snd_wnd > tcb->max_snd_wnd)
             tcb->max_snd_wnd = tcb->snd_wnd;
         if (tcb->snd_wnd > 0 && tcb->persist) {
+            /* The window opened: a probe byte in flight is timed as data. */
             tcb->persist = false;
-            tcb->rtx_at = TAPIR_TIME_NEVER;
+            tcb->rtx_at = tcb->snd_max == tcb->snd_una ? TAPIR_TIME_NEVER
+                : tapir_time_add(c->now, TAPIR_US(tcb->rto_us));
             tp_tcp_timer_update(tcb);
         }
     }
@@ -444,7 +446,8 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
     if (tp_seq_gt(ack, tcb->snd_una)) {
         ack_new_data(tcb, ack, c->now);
     } else if (ack == tcb->snd_una && c->len == 0 && c->h.window == tcb->snd_wnd
-        && tcb->snd_max != tcb->snd_una && ++tcb->n_dupacks == 3) {
+        && tcb->snd_wnd > 0 && !tcb->persist && tcb->snd_max != tcb->snd_una
+        && ++tcb->n_dupacks == 3) {
         /* RFC 5681 3.2: fast retransmit (recovery itself is issue 4's). */
         uint32_t flight = tcb->snd_max - tcb->snd_una;
 
@@ -519,7 +522,13 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
 
     if (c->data_len == 0 || !can_take_data(tcb->state))
         return SEG_CONTINUE;
-    if (tcb->rd_shut || (!tcb->has_handle && tcb->parent == TP_TCP_NONE)) {
+    if (tcb->rd_shut && tcb->has_handle) {
+        /* shutdown(RD): the bytes are acknowledged and discarded. */
+        tcb->rcv_nxt += c->data_len;
+        tcb->ack_now = true;
+        return SEG_CONTINUE;
+    }
+    if (!tcb->has_handle && tcb->parent == TP_TCP_NONE) {
         /* Nobody will read it: reset (RFC 9293 3.10.4, RFC 2525 2.17). */
         tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_DATA);
         tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_max,
@@ -730,6 +739,11 @@ act(struct tp_tcb *tcb, const struct seg_ctx *c, enum seg_verdict v)
         break;
     case SEG_GONE:
         return;
+    }
+    if (tcb->keepalive && tcb->state == TAPIR_TCP_ESTABLISHED) {
+        /* RFC 9293 3.8.4: any segment shows the peer is alive. */
+        tcb->n_keep_probes = 0;
+        tcb->keep_at = tapir_time_add(c->now, TAPIR_SEC(tcb->keepidle_s));
     }
     tp_tcp_output(tcb, c->now);
     tp_tcp_timer_update(tcb);

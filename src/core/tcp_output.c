@@ -130,10 +130,13 @@ next_data(struct tp_tcb *tcb, struct seg *s)
     fin = fin_state && tp_seq_leq(tcb->snd_nxt, data_end) && tcb->snd_nxt + len == data_end;
     if (len == 0 && !fin)
         return false;
-    /* RFC 9293 3.7.4 (Nagle, MUST-17 to be able to turn off): hold a short
-     * segment while data is unacknowledged, unless it ends the stream. */
-    if (len > 0 && len < tcb->snd_mss && !fin && !rtx && !tcb->probe_now
-        && !(len == avail && (tcb->nodelay || inflight == 0)))
+    /* RFC 9293 3.7.4 (Nagle, MUST-17 to be able to turn off) and 3.8.6.2.1
+     * (sender SWS avoidance): hold a short segment while data is in flight,
+     * unless it ends the stream or is half the largest window seen.  With
+     * nothing in flight it goes, even when the window cut it short: the ACK
+     * that would release it could never come. */
+    if (len > 0 && len < tcb->snd_mss && !fin && !rtx && !tcb->probe_now && !tcb->nodelay
+        && inflight > 0 && !(tcb->max_snd_wnd > 0 && len >= tcb->max_snd_wnd / 2))
         return false;
     s->seq = tcb->snd_nxt;
     s->len = len;

@@ -139,9 +139,8 @@ tp_tcp_rtt_sample(struct tp_tcb *tcb, int64_t r)
 void
 tp_tcp_arm_rtx(struct tp_tcb *tcb, struct tapir_time now)
 {
-    if (tcb->rtx_at.us != INT64_MAX && !tcb->persist)
-        return;
-    tcb->persist = false;
+    if (tcb->rtx_at.us != INT64_MAX)
+        return;                     /* running, or the persist timer */
     tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));
     tp_tcp_timer_update(tcb);
 }
@@ -187,12 +186,14 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
 
     tcb->rtx_at = TAPIR_TIME_NEVER;
     if (tcb->persist) {
-        /* RFC 9293 3.8.6.1: probe the zero window; backed off like the RTO. */
+        /* RFC 9293 3.8.6.1 (MUST-36): probe the zero window with one byte,
+         * backed off like the RTO up to rto_max.  Probing goes on while the
+         * peer answers (MUST-35 says a zero window must not close the
+         * connection); a peer that stops answering is not distinguished yet:
+         * TODO(#4) count unanswered probes against R2. */
         tcb->rto_us = rto_clamp(tcb, tcb->rto_us * 2);
-        tcb->ack_now = true;
-        tcb->persist = true;
+        tcb->probe_now = true;
         tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));
-        tcb->n_rtx = 0;
         tp_stat_inc(st, TP_STAT_TCP_EXT_ZERO_WINDOW_PROBES);
         tcb->snd_nxt = tcb->snd_una;
         return;
@@ -237,7 +238,7 @@ keep_expired(struct tp_tcb *tcb, struct tapir_time now)
         return;
     }
     tcb->n_keep_probes++;
-    tcb->ack_now = true;            /* output sends SEG.SEQ = SND.UNA - 1 */
+    tcb->keep_probe = true;         /* output sends SEG.SEQ = SND.UNA - 1 */
     tcb->keep_at = tapir_time_add(now, TAPIR_SEC(tcb->keepintvl_s));
 }
 
