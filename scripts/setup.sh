@@ -12,6 +12,7 @@ PACKAGES=(
     netcat-openbsd curl python3                    # the kernel-side peers in tests
     tshark                                         # pcap checks
     libpcap-dev                                    # writing --pcap files
+    iperf3 nginx-light redis-server redis-tools    # programs run over tapird in tests
 )
 
 missing=()

@@ -35,6 +35,7 @@ extern const struct tp_cli_cmd tp_cli_cmds[];
 
 int tp_cmd_run(int argc, char **argv);
 int tp_cmd_demo(int argc, char **argv);
+int tp_cmd_exec(int argc, char **argv);   /* cmd_exec.c */
 
 /* Print `tapir help NAME` to stdout (for a command's --help). */
 void tp_cli_print_help(const char *name);

@@ -31,6 +31,7 @@ const struct tp_cli_cmd tp_cli_cmds[] = {
         "  --count N            pings to send, 1..100 (default 5)\n"
         "  --verbose            show the output of each tool the demo runs\n"
         "  --log-level L        error, warn (default), info, debug, trace\n" },
+    { "exec", tp_cmd_exec, "run a program with its TCP sockets served by tapird (LD_PRELOAD)", "tapir exec [--socket PATH] -- CMD [ARG]...\n  --socket PATH        tapird's control socket (default: $TAPIR_SOCKET, else /run/tapir/tapird.sock)\n" },
     { "version", cmd_version, "print the version", "tapir version\n" },
     { "help", cmd_help, "list the commands, or describe one", "tapir help [COMMAND]\n" },
     { NULL, NULL, NULL, NULL },

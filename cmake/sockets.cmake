@@ -1,0 +1,47 @@
+# Sockets for programs (issue 6): the bridge engine and the socket C API
+# (src/api), tapird (src/daemon), libtapir-preload.so (src/preload) and
+# the examples.  Included from the top-level CMakeLists.txt.
+
+# libtapir_sock.a: the engine, the client side of its protocol and the
+# public C API of include/tapir/socket.h.  Programs link it with libtapir.
+file(GLOB TAPIR_SOCK_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/api/*.c)
+list(FILTER TAPIR_SOCK_SRC EXCLUDE REGEX "_test\\.c$")
+add_library(tapir_sock STATIC ${TAPIR_SOCK_SRC})
+target_include_directories(tapir_sock PUBLIC include src)
+target_compile_definitions(tapir_sock PRIVATE _GNU_SOURCE)
+find_package(Threads REQUIRED)
+target_link_libraries(tapir_sock PUBLIC tapir Threads::Threads)
+
+# tapird: `tapir run`'s device setup and argument parsers, plus the engine.
+add_executable(tapird ${CMAKE_SOURCE_DIR}/src/daemon/tapird.c
+  ${CMAKE_SOURCE_DIR}/src/cli/args.c ${CMAKE_SOURCE_DIR}/src/cli/device.c
+  ${CMAKE_SOURCE_DIR}/src/cli/counters.c)
+target_compile_definitions(tapird PRIVATE _GNU_SOURCE)
+target_link_libraries(tapird PRIVATE tapir_sock tapir)
+
+# libtapir-preload.so runs inside arbitrary programs: no sanitizer runtime
+# (it would have to be loaded first), no libtapir, only libc and libdl.
+add_library(tapir_preload SHARED ${CMAKE_SOURCE_DIR}/src/preload/preload.c
+  ${CMAKE_SOURCE_DIR}/src/api/client.c)
+set_target_properties(tapir_preload PROPERTIES OUTPUT_NAME tapir-preload
+  C_VISIBILITY_PRESET hidden)
+target_include_directories(tapir_preload PRIVATE include src)
+target_compile_definitions(tapir_preload PRIVATE _GNU_SOURCE)
+target_link_libraries(tapir_preload PRIVATE ${CMAKE_DL_LIBS})
+foreach(prop COMPILE_OPTIONS LINK_OPTIONS)
+  get_target_property(_opts tapir_preload ${prop})
+  if(_opts)
+    list(FILTER _opts EXCLUDE REGEX "sanitize")
+    set_target_properties(tapir_preload PROPERTIES ${prop} "${_opts}")
+  endif()
+endforeach()
+
+# Examples: built with the project so the tests can run them.
+file(GLOB TAPIR_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.c)
+foreach(src ${TAPIR_EXAMPLES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(example_${name} ${src})
+  set_target_properties(example_${name} PROPERTIES OUTPUT_NAME ${name}
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
+  target_link_libraries(example_${name} PRIVATE tapir_sock)
+endforeach()

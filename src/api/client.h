@@ -1,0 +1,55 @@
+/*
+ * src/api/client.h -- the program's side of the socket protocol (proto.h):
+ * BSD-shaped socket calls on tapir sockets served by an engine.
+ *
+ * Shared by the C API (src/api/api.c, engine in-process) and the preload
+ * shim (src/preload/, engine in tapird).  It depends on libc alone and
+ * makes the calls the shim intercepts (socket, connect, getsockopt, ...)
+ * as raw system calls, so it never re-enters the shim.  Every function is
+ * thread-safe and fork-safe: each control request opens its own short
+ * connection to the engine, and nothing is cached in the process.
+ * Functions return 0 (or an fd) or a negative errno, never set errno.
+ *
+ * path names the engine's control socket: a file, or "@name" (abstract).
+ */
+#ifndef TP_API_CLIENT_H
+#define TP_API_CLIENT_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "api/proto.h"
+
+/* A new tapir socket; flags: SOCK_NONBLOCK, SOCK_CLOEXEC.  -ECONNREFUSED
+ * when no engine answers at path. */
+int tp_sc_socket(const char *path, int flags);
+
+/* True if fd is the program's end of a tapir socket (one getpeername). */
+bool tp_sc_is_ours(int fd);
+
+int tp_sc_bind(const char *path, int fd, const struct sockaddr *sa, socklen_t len);
+int tp_sc_listen(const char *path, int fd, int backlog);
+
+/* Blocking or not as fd's O_NONBLOCK says: -EINPROGRESS, then POLLOUT
+ * and SO_ERROR, like the kernel. */
+int tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len);
+
+/* Take one connection from listener fd (blocking as its O_NONBLOCK says);
+ * flags: SOCK_NONBLOCK, SOCK_CLOEXEC.  Returns the new fd.  A blocking
+ * accept on a socket that is not listening gets -EINVAL (asked of the
+ * engine only when no connection is waiting). */
+int tp_sc_accept(const char *path, int fd, struct sockaddr *sa, socklen_t *len, int flags);
+
+int tp_sc_shutdown(const char *path, int fd, int how);
+int tp_sc_getname(const char *path, int fd, bool peer, struct sockaddr *sa, socklen_t *len);
+int tp_sc_getsockopt(const char *path, int fd, int level, int name, void *val, socklen_t *len);
+int tp_sc_setsockopt(const char *path, int fd, int level, int name, const void *val,
+    socklen_t len);
+
+/* One raw exchange (tests of the engine's validation use it): sends req
+ * with fd (if >= 0), fills *rep and *rfd (-1 if none).  0 or -errno of
+ * the transport; the engine's answer is rep->err. */
+int tp_sc_call(const char *path, const void *req, size_t req_len, int fd,
+    struct tp_sock_rep *rep, int *rfd);
+
+#endif

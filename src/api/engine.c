@@ -1,0 +1,1226 @@
+/*
+ * src/api/engine.c -- the bridge engine (see engine.h): tapir sockets as
+ * Unix socketpairs, served on the runtime's loop.
+ *
+ * Data path of one connection (all non-blocking, level-triggered epoll):
+ *   program -> tapir: EPOLLIN on our end -> read -> tapir_tcp_send; when the
+ *     send buffer is full the rest waits in pend and EPOLLIN is switched
+ *     off until TAPIR_EV_WRITABLE.  EOF -> tapir_tcp_shutdown(WR) (FIN).
+ *   tapir -> program: TAPIR_EV_READABLE -> recv (peek) -> send into our
+ *     end -> consume what was taken; on EAGAIN, wait for EPOLLOUT.  The
+ *     peer's FIN -> shutdown(SHUT_WR) of our end: the program reads EOF.
+ * EPOLLHUP on our end means the program's end is gone (every fd closed) or
+ * both directions are finished: once what it wrote has reached tapir the
+ * tapir socket is closed (RFC 9293 3.10.4; reset if data was left unread)
+ * and our end is closed.  An error (RST, refused, timeout) closes our end;
+ * the program then reads EOF (or ECONNRESET), writes get EPIPE, and
+ * SO_ERROR, getsockname and getpeername are answered from a short memory
+ * of released sockets, keyed like live ones by the program end's inode.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api/engine.h"
+#include "api/proto.h"
+#include "linux/log.h"
+
+#define ENG_SCRATCH 65536
+#define ENG_BUCKETS 4096            /* hash buckets, by inode and by handle */
+#define ENG_ZOMBIES 1024            /* released sockets remembered */
+#define ENG_MAX_CTL 4096            /* control connections at once */
+#define ENG_PUMP_BUDGET (1u << 20)  /* bytes per direction per callback */
+#define ENG_LISTEN_BACKLOG 128
+
+enum bs_state {
+    BS_FRESH,                       /* socket(), maybe bound */
+    BS_CONNECTING,
+    BS_CONNECTED,
+    BS_LISTENING,
+};
+
+struct eng_ctl;
+
+struct bsock {
+    struct tp_engine *eng;
+    struct tp_watch w;              /* on efd */
+    int efd;                        /* our end of the pair */
+    ino_t ino;                      /* the program's end */
+    int h;                          /* tapir handle */
+    enum bs_state state;
+    uint32_t filler;                /* bytes to discard once connected */
+    struct eng_ctl *waiter;         /* blocking connect awaiting its reply */
+    bool prog_eof;                  /* read 0: the program shut its write side */
+    bool hup;                       /* EPOLLHUP seen */
+    bool tapir_full;                /* tapir's send buffer is full */
+    bool unix_full;                 /* our end's send buffer is full */
+    bool rx_eof;                    /* we shut our write side (peer's FIN) */
+    bool rx_dead;                   /* the program no longer reads: drop */
+    uint8_t *pend;                  /* read from the program, not yet taken */
+    size_t pend_off, pend_len;
+    int acc_fd;                     /* listener: a connection waiting to be sent */
+    struct tp_sock_accept acc_msg;
+    bool dead;                      /* released; freed at the next after-hook */
+    struct bsock *next_ino, *next_h, *next_dead;
+};
+
+struct eng_ctl {
+    struct tp_engine *eng;
+    struct tp_watch w;
+    struct bsock *waiting;          /* its blocking connect */
+    struct eng_ctl *prev, *next;
+};
+
+struct zombie {
+    ino_t ino;
+    int err;
+    struct tapir_sockaddr local, peer;
+};
+
+struct tp_engine {
+    struct tp_rt *rt;
+    struct tapir_stack *st;
+    struct tp_watch lw;             /* the control listener */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    bool path_is_file;
+    uid_t allow_uid;
+    size_t nsocks, nctl;
+    uint64_t name_seq;
+    struct bsock *by_ino[ENG_BUCKETS];
+    struct bsock *by_h[ENG_BUCKETS];
+    struct bsock *graveyard;        /* released, watch closed, not yet freed */
+    struct eng_ctl *ctls;
+    struct zombie zombies[ENG_ZOMBIES];
+    size_t zombie_next;
+    uint8_t *scratch;
+    uint64_t stats[TP_ENGINE_STAT_N];
+};
+
+static const char *const eng_stat_names[TP_ENGINE_STAT_N] = {
+#define X(name, pub, desc) [TP_ENGINE_STAT_##name] = pub,
+    TP_ENGINE_STATS(X)
+#undef X
+};
+
+static void bs_update(struct bsock *bs);
+static void bs_release(struct bsock *bs, int err);
+static void bs_pump_tx(struct bsock *bs);
+static void bs_pump_rx(struct bsock *bs);
+static void ctl_reply(struct eng_ctl *c, const struct tp_sock_rep *rep, int fd);
+
+/* ---- tables ---------------------------------------------------------------- */
+
+static size_t
+hash_u64(uint64_t v)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdull;
+    v ^= v >> 33;
+    return (size_t)(v % ENG_BUCKETS);
+}
+
+static void
+table_add(struct tp_engine *eng, struct bsock *bs)
+{
+    size_t i = hash_u64((uint64_t)bs->ino), j = hash_u64((uint64_t)(unsigned)bs->h);
+
+    bs->next_ino = eng->by_ino[i];
+    eng->by_ino[i] = bs;
+    bs->next_h = eng->by_h[j];
+    eng->by_h[j] = bs;
+}
+
+static void
+table_del(struct tp_engine *eng, struct bsock *bs)
+{
+    struct bsock **p;
+
+    for (p = &eng->by_ino[hash_u64((uint64_t)bs->ino)]; *p != NULL; p = &(*p)->next_ino) {
+        if (*p == bs) {
+            *p = bs->next_ino;
+            break;
+        }
+    }
+    for (p = &eng->by_h[hash_u64((uint64_t)(unsigned)bs->h)]; *p != NULL; p = &(*p)->next_h) {
+        if (*p == bs) {
+            *p = bs->next_h;
+            break;
+        }
+    }
+}
+
+static struct bsock *
+find_ino(struct tp_engine *eng, ino_t ino)
+{
+    for (struct bsock *bs = eng->by_ino[hash_u64((uint64_t)ino)]; bs != NULL; bs = bs->next_ino) {
+        if (bs->ino == ino)
+            return bs;
+    }
+    return NULL;
+}
+
+static struct bsock *
+find_h(struct tp_engine *eng, int h)
+{
+    for (struct bsock *bs = eng->by_h[hash_u64((uint64_t)(unsigned)h)]; bs != NULL;
+         bs = bs->next_h) {
+        if (bs->h == h)
+            return bs;
+    }
+    return NULL;
+}
+
+static struct zombie *
+find_zombie(struct tp_engine *eng, ino_t ino)
+{
+    for (size_t i = 0; i < ENG_ZOMBIES; i++) {
+        if (eng->zombies[i].ino == ino && ino != 0)
+            return &eng->zombies[i];
+    }
+    return NULL;
+}
+
+/* ---- socket objects -------------------------------------------------------- */
+
+/* A released bsock may still be on the call stack (a tapir event handler
+ * that released it returns through its caller), so it is freed later. */
+static void
+bs_on_close(struct tp_rt *rt, struct tp_watch *w)
+{
+    struct bsock *bs = w->ctx;
+
+    (void)rt;
+    bs->next_dead = bs->eng->graveyard;
+    bs->eng->graveyard = bs;
+}
+
+static void
+bury(struct tp_engine *eng)
+{
+    while (eng->graveyard != NULL) {
+        struct bsock *bs = eng->graveyard;
+
+        eng->graveyard = bs->next_dead;
+        close(bs->efd);
+        if (bs->acc_fd >= 0)
+            close(bs->acc_fd);
+        free(bs->pend);
+        free(bs);
+    }
+}
+
+static void
+bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events);
+
+/* Name our end so that the program's end is recognisable (proto.h). */
+static int
+name_end(struct tp_engine *eng, int fd)
+{
+    struct sockaddr_un sa;
+    int n;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s%d:%p:%llu",
+        TP_SOCK_PEER_PREFIX, (int)getpid(), (void *)eng,
+        (unsigned long long)++eng->name_seq);
+    if (bind(fd, (struct sockaddr *)&sa,
+            (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == -1)
+        return -errno;
+    return 0;
+}
+
+/*
+ * A new bsock for tapir handle h, in state; *prog_fd is the program's end
+ * (blocking, close-on-exec), ours to hand over and close.
+ */
+static int
+bs_new(struct tp_engine *eng, int h, enum bs_state state, struct bsock **out, int *prog_fd)
+{
+    struct bsock *bs;
+    struct stat sb;
+    int sv[2], err;
+
+    if ((bs = calloc(1, sizeof(*bs))) == NULL)
+        return -ENOMEM;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1) {
+        err = -errno;
+        free(bs);
+        return err;
+    }
+    if ((err = name_end(eng, sv[0])) != 0 || fstat(sv[1], &sb) == -1
+        || fcntl(sv[1], F_SETFL, O_RDWR) == -1) {
+        err = err != 0 ? err : -errno;
+        goto fail;
+    }
+    bs->eng = eng;
+    bs->efd = sv[0];
+    bs->ino = sb.st_ino;
+    bs->h = h;
+    bs->state = state;
+    bs->acc_fd = -1;
+    bs->w.fd = sv[0];
+    bs->w.events = 0;
+    bs->w.fn = bs_on_event;
+    bs->w.on_close = bs_on_close;
+    bs->w.ctx = bs;
+    if ((err = tp_rt_watch_add(eng->rt, &bs->w)) != 0)
+        goto fail;
+    table_add(eng, bs);
+    eng->nsocks++;
+    eng->stats[TP_ENGINE_STAT_SOCKETS]++;
+    *out = bs;
+    *prog_fd = sv[1];
+    return 0;
+fail:
+    close(sv[0]);
+    close(sv[1]);
+    free(bs);
+    return err;
+}
+
+/* The epoll events our end needs now. */
+static uint32_t
+bs_events(const struct bsock *bs)
+{
+    uint32_t ev = 0;
+
+    if (bs->state == BS_CONNECTED) {
+        if (!bs->prog_eof && !bs->tapir_full && bs->pend_len == 0)
+            ev |= EPOLLIN;
+        if (bs->unix_full)
+            ev |= EPOLLOUT;
+    } else if (bs->state == BS_LISTENING && bs->acc_fd >= 0) {
+        ev |= EPOLLOUT;
+    }
+    /* EPOLLHUP is reported whatever we ask; once seen, edge-triggering
+     * keeps it from repeating while we wait for tapir. */
+    if (bs->hup && (ev & EPOLLIN) == 0)
+        ev |= EPOLLET;
+    return ev;
+}
+
+static void
+bs_update(struct bsock *bs)
+{
+    uint32_t ev = bs_events(bs);
+
+    if (bs->w.is_active && ev != bs->w.events)
+        tp_rt_watch_mod(bs->eng->rt, &bs->w, ev);
+}
+
+static void
+remember(struct tp_engine *eng, struct bsock *bs, int err)
+{
+    struct zombie *z = &eng->zombies[eng->zombie_next];
+
+    eng->zombie_next = (eng->zombie_next + 1) % ENG_ZOMBIES;
+    memset(z, 0, sizeof(*z));
+    z->ino = bs->ino;
+    z->err = err;
+    tapir_tcp_getsockname(eng->st, bs->h, &z->local);
+    tapir_tcp_getpeername(eng->st, bs->h, &z->peer);
+}
+
+/*
+ * Forget bs: the tapir socket is closed (gracefully unless err, which is
+ * remembered for SO_ERROR), our end is closed, a waiting connect answered.
+ */
+static void
+bs_release(struct bsock *bs, int err)
+{
+    struct tp_engine *eng = bs->eng;
+
+    if (bs->waiter != NULL) {
+        struct tp_sock_rep rep = { .err = err != 0 ? err : ECONNABORTED };
+
+        rep.op = TP_SOCK_OP_CONNECT;
+        ctl_reply(bs->waiter, &rep, -1);
+        bs->waiter->waiting = NULL;
+        bs->waiter = NULL;
+    }
+    if (bs->dead)
+        return;
+    bs->dead = true;
+    remember(eng, bs, err);
+    if (err != 0)
+        eng->stats[TP_ENGINE_STAT_RESETS]++;
+    tapir_tcp_close(eng->st, bs->h);
+    table_del(eng, bs);
+    eng->nsocks--;
+    tp_rt_watch_close(eng->rt, &bs->w);
+}
+
+/* A tapir error ended the connection. */
+static void
+bs_fail(struct bsock *bs, int err)
+{
+    tp_debug("sock %d: %s", bs->h, strerror(err));
+    bs_release(bs, err);
+}
+
+/* ---- program -> tapir --------------------------------------------------- */
+
+/* Offer pend to tapir.  Returns true when it is empty. */
+static bool
+flush_pend(struct bsock *bs)
+{
+    struct tp_engine *eng = bs->eng;
+
+    while (bs->pend_len > 0) {
+        long n = tapir_tcp_send(eng->st, bs->h, bs->pend + bs->pend_off, bs->pend_len, 0);
+
+        if (n == -EAGAIN || n == 0) {
+            bs->tapir_full = true;
+            return false;
+        }
+        if (n < 0) {
+            /* Shut for writing or reset: what the program writes is lost,
+             * as the kernel's EPIPE would lose it. */
+            bs->pend_len = 0;
+            return true;
+        }
+        eng->stats[TP_ENGINE_STAT_TX_BYTES] += (uint64_t)n;
+        bs->pend_off += (size_t)n;
+        bs->pend_len -= (size_t)n;
+    }
+    bs->pend_off = 0;
+    return true;
+}
+
+static int
+keep_rest(struct bsock *bs, const uint8_t *p, size_t len)
+{
+    if (bs->pend == NULL && (bs->pend = malloc(ENG_SCRATCH)) == NULL)
+        return -ENOMEM;
+    memcpy(bs->pend, p, len);
+    bs->pend_off = 0;
+    bs->pend_len = len;
+    bs->tapir_full = true;
+    return 0;
+}
+
+/* Read from the program's end while tapir takes it. */
+static void
+bs_pump_tx(struct bsock *bs)
+{
+    struct tp_engine *eng = bs->eng;
+    size_t moved = 0;
+
+    if (bs->state != BS_CONNECTED || !flush_pend(bs))
+        goto out;
+    bs->tapir_full = false;
+    while (!bs->prog_eof && moved < ENG_PUMP_BUDGET) {
+        ssize_t r = recv(bs->efd, eng->scratch, ENG_SCRATCH, MSG_DONTWAIT);
+        long n;
+
+        if (r == 0) {
+            bs->prog_eof = true;
+            tapir_tcp_shutdown(eng->st, bs->h, TAPIR_SHUT_WR);
+            break;
+        }
+        if (r < 0)
+            break;                  /* EAGAIN; ECONNRESET shows up as HUP */
+        moved += (size_t)r;
+        n = tapir_tcp_send(eng->st, bs->h, eng->scratch, (size_t)r, 0);
+        if (n == -EAGAIN)
+            n = 0;
+        if (n < 0)
+            continue;               /* reset or shut: drop, as above */
+        eng->stats[TP_ENGINE_STAT_TX_BYTES] += (uint64_t)n;
+        if (n < r) {
+            if (keep_rest(bs, eng->scratch + n, (size_t)(r - n)) != 0) {
+                bs_fail(bs, ENOMEM);
+                return;
+            }
+            break;
+        }
+    }
+out:
+    bs_update(bs);
+}
+
+/* ---- tapir -> program --------------------------------------------------- */
+
+static void
+drop_rx(struct bsock *bs)
+{
+    struct tp_engine *eng = bs->eng;
+
+    while (tapir_tcp_recv(eng->st, bs->h, eng->scratch, ENG_SCRATCH, 0) > 0)
+        ;
+}
+
+static void
+bs_pump_rx(struct bsock *bs)
+{
+    struct tp_engine *eng = bs->eng;
+    size_t moved = 0;
+
+    if (bs->state != BS_CONNECTED || bs->rx_eof)
+        return;
+    if (bs->rx_dead) {
+        drop_rx(bs);
+        return;
+    }
+    bs->unix_full = false;
+    while (moved < ENG_PUMP_BUDGET) {
+        long n = tapir_tcp_recv(eng->st, bs->h, eng->scratch, ENG_SCRATCH, TAPIR_MSG_PEEK);
+        ssize_t w;
+
+        if (n == -EAGAIN)
+            break;
+        if (n == 0) {
+            shutdown(bs->efd, SHUT_WR);
+            bs->rx_eof = true;
+            break;
+        }
+        if (n < 0) {
+            bs_fail(bs, (int)-n);
+            return;
+        }
+        w = send(bs->efd, eng->scratch, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && errno == EAGAIN) {
+            bs->unix_full = true;
+            break;
+        }
+        if (w < 0) {
+            bs->rx_dead = true;     /* the program shut its read side or left */
+            drop_rx(bs);
+            break;
+        }
+        tapir_tcp_recv(eng->st, bs->h, eng->scratch, (size_t)w, 0);
+        eng->stats[TP_ENGINE_STAT_RX_BYTES] += (uint64_t)w;
+        moved += (size_t)w;
+        if (w < n) {
+            bs->unix_full = true;
+            break;
+        }
+    }
+    bs_update(bs);
+}
+
+/* ---- listeners -------------------------------------------------------------- */
+
+/* Send the waiting accepted connection on the listener's end. */
+static bool
+send_accept(struct bsock *ls)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { &ls->acc_msg, sizeof(ls->acc_msg) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+        .msg_controllen = sizeof(cbuf) };
+    struct cmsghdr *cm;
+
+    memset(cbuf, 0, sizeof(cbuf));
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &ls->acc_fd, sizeof(int));
+    if (sendmsg(ls->efd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(ls->acc_msg)) {
+        if (errno == EAGAIN)
+            return false;
+        /* The program's end is gone: HUP follows and closes the listener. */
+    } else {
+        ls->eng->stats[TP_ENGINE_STAT_ACCEPTS]++;
+    }
+    close(ls->acc_fd);
+    ls->acc_fd = -1;
+    return true;
+}
+
+static void
+ls_accept(struct bsock *ls)
+{
+    struct tp_engine *eng = ls->eng;
+
+    while (ls->acc_fd < 0 || send_accept(ls)) {
+        struct tapir_sockaddr peer, local;
+        struct bsock *c;
+        int h = tapir_tcp_accept(eng->st, ls->h, &peer), pfd, err;
+
+        if (h < 0)
+            break;
+        if ((err = bs_new(eng, h, BS_CONNECTED, &c, &pfd)) != 0) {
+            tp_warn("accept: no socketpair: %s; resetting", strerror(-err));
+            tapir_tcp_abort(eng->st, h);
+            continue;
+        }
+        tapir_tcp_getsockname(eng->st, h, &local);
+        ls->acc_msg = (struct tp_sock_accept){ .magic = TP_SOCK_MAGIC,
+            .local_addr = local.addr, .local_port = local.port,
+            .peer_addr = peer.addr, .peer_port = peer.port };
+        ls->acc_fd = pfd;
+        bs_update(c);
+        bs_pump_rx(c);
+    }
+    bs_update(ls);
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static void
+discard_filler(struct bsock *bs)
+{
+    while (bs->filler > 0) {
+        size_t want = bs->filler < ENG_SCRATCH ? bs->filler : ENG_SCRATCH;
+        ssize_t r = recv(bs->efd, bs->eng->scratch, want, MSG_DONTWAIT);
+
+        if (r <= 0)
+            break;
+        bs->filler -= (uint32_t)r;
+    }
+}
+
+static void
+connect_done(struct bsock *bs, int err)
+{
+    discard_filler(bs);
+    if (err != 0) {
+        bs_fail(bs, err);
+        return;
+    }
+    bs->state = BS_CONNECTED;
+    if (bs->waiter != NULL) {
+        struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT };
+
+        ctl_reply(bs->waiter, &rep, -1);
+        bs->waiter->waiting = NULL;
+        bs->waiter = NULL;
+    }
+    bs_pump_rx(bs);
+    bs_pump_tx(bs);
+}
+
+static void
+bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    struct bsock *bs = w->ctx;
+
+    (void)rt;
+    if (events & EPOLLHUP)
+        bs->hup = true;
+    if (bs->state == BS_LISTENING && (events & EPOLLOUT))
+        ls_accept(bs);
+    if (bs->state == BS_CONNECTED) {
+        if (events & EPOLLOUT)
+            bs_pump_rx(bs);
+        if (bs->dead)
+            return;
+        if (events & (EPOLLIN | EPOLLHUP))
+            bs_pump_tx(bs);
+        if (bs->dead)
+            return;
+    }
+    if (!bs->hup)
+        return;
+    /* Release once what the program wrote has all been read; while tapir
+     * is full the rest of it waits (bs_events keeps HUP quiet). */
+    if (bs->state == BS_CONNECTED && (!bs->prog_eof || bs->pend_len > 0)) {
+        bs_update(bs);
+        return;
+    }
+    bs->eng->stats[TP_ENGINE_STAT_PROG_CLOSES]++;
+    bs_release(bs, 0);
+}
+
+static void
+on_tapir_event(struct tp_engine *eng, const struct tapir_tcp_event *ev)
+{
+    struct bsock *bs = find_h(eng, ev->sock);
+
+    if (bs == NULL)
+        return;
+    switch (bs->state) {
+    case BS_LISTENING:
+        if (ev->events & TAPIR_EV_READABLE)
+            ls_accept(bs);
+        break;
+    case BS_CONNECTING:
+        if (ev->events & (TAPIR_EV_ERROR | TAPIR_EV_HUP)) {
+            int err = -tapir_tcp_error(eng->st, bs->h);
+
+            connect_done(bs, err > 0 ? err : ECONNREFUSED);
+        } else if (ev->events & TAPIR_EV_WRITABLE) {
+            connect_done(bs, 0);
+        }
+        break;
+    case BS_CONNECTED:
+        if (ev->events & (TAPIR_EV_READABLE | TAPIR_EV_RDHUP | TAPIR_EV_HUP | TAPIR_EV_ERROR))
+            bs_pump_rx(bs);
+        if (!bs->dead && (ev->events & TAPIR_EV_WRITABLE) && bs->tapir_full)
+            bs_pump_tx(bs);
+        if (!bs->dead && bs->hup)
+            bs_on_event(eng->rt, &bs->w, 0);
+        break;
+    case BS_FRESH:
+        break;
+    }
+}
+
+static int
+eng_after(struct tp_rt *rt, void *ctx)
+{
+    struct tp_engine *eng = ctx;
+    struct tapir_tcp_event ev;
+    int n = 0;
+
+    (void)rt;
+    bury(eng);
+    while (tapir_tcp_next_event(eng->st, &ev)) {
+        on_tapir_event(eng, &ev);
+        n++;
+    }
+    return n;
+}
+
+/* ---- control requests ----------------------------------------------------- */
+
+static void
+ctl_on_close(struct tp_rt *rt, struct tp_watch *w)
+{
+    struct eng_ctl *c = w->ctx;
+
+    (void)rt;
+    if (c->waiting != NULL)
+        c->waiting->waiter = NULL;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->eng->ctls = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->eng->nctl--;
+    close(w->fd);
+    free(c);
+}
+
+static void
+ctl_reply(struct eng_ctl *c, const struct tp_sock_rep *rep, int fd)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct tp_sock_rep r = *rep;
+    struct iovec iov = { &r, sizeof(r) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+    r.magic = TP_SOCK_MAGIC;
+    r.version = TP_SOCK_VERSION;
+    if (fd >= 0) {
+        struct cmsghdr *cm;
+
+        memset(cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    /* A client that does not read its reply loses it; it cannot block us. */
+    if (sendmsg(c->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        tp_debug("control: reply lost: %s", strerror(errno));
+}
+
+static int
+op_socket(struct tp_engine *eng, struct tp_sock_rep *rep, int *out_fd)
+{
+    struct bsock *bs;
+    int h = tapir_tcp_socket(eng->st), err;
+
+    (void)rep;
+    if (h < 0)
+        return -h;
+    if ((err = bs_new(eng, h, BS_FRESH, &bs, out_fd)) != 0) {
+        tapir_tcp_close(eng->st, h);
+        return -err;
+    }
+    bs_update(bs);
+    return 0;
+}
+
+static int
+op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
+    const struct tp_sock_req *req, bool *deferred)
+{
+    int err;
+
+    if (bs->state == BS_CONNECTING)
+        return EALREADY;
+    if (bs->state != BS_FRESH)
+        return EISCONN;
+    if (req->arg[1] < 0)
+        return EINVAL;
+    err = tapir_tcp_connect(eng->st, bs->h,
+        (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
+    bs->filler = (uint32_t)req->arg[1];
+    if (err != -EINPROGRESS && err != 0) {
+        discard_filler(bs);
+        return -err;
+    }
+    bs->state = BS_CONNECTING;
+    if (req->arg[0] != 0)
+        return EINPROGRESS;
+    bs->waiter = c;
+    c->waiting = bs;
+    *deferred = true;
+    return 0;
+}
+
+static int
+op_listen(struct tp_engine *eng, struct bsock *bs, int backlog)
+{
+    int err;
+
+    if (bs->state == BS_LISTENING)
+        return 0;                   /* Linux allows it (to change the backlog) */
+    if (bs->state != BS_FRESH)
+        return EINVAL;
+    if (backlog <= 0 || backlog > ENG_LISTEN_BACKLOG * 32)
+        backlog = ENG_LISTEN_BACKLOG;
+    if ((err = tapir_tcp_listen(eng->st, bs->h, backlog)) != 0)
+        return -err;
+    bs->state = BS_LISTENING;
+    bs_update(bs);
+    return 0;
+}
+
+static int
+op_shutdown(struct tp_engine *eng, struct bsock *bs, int how)
+{
+    int err;
+
+    if (how < SHUT_RD || how > SHUT_RDWR)
+        return EINVAL;
+    if (bs->state != BS_CONNECTED)
+        return ENOTCONN;
+    /* SHUT_WR travels in band (the shim shuts its own end, so the FIN
+     * follows the data); here only the read side is tapir's business. */
+    if (how != SHUT_WR) {
+        if ((err = tapir_tcp_shutdown(eng->st, bs->h, TAPIR_SHUT_RD)) != 0)
+            return -err;
+        if (!bs->rx_eof) {
+            shutdown(bs->efd, SHUT_WR);
+            bs->rx_eof = true;
+        }
+    }
+    return 0;
+}
+
+/* Map a BSD option to tapir's; -1 if tapir has none. */
+static int
+map_opt(int level, int name)
+{
+    if (level == SOL_SOCKET) {
+        switch (name) {
+        case SO_REUSEADDR: return TAPIR_SO_REUSEADDR;
+        case SO_RCVBUF: return TAPIR_SO_RCVBUF;
+        case SO_SNDBUF: return TAPIR_SO_SNDBUF;
+        case SO_KEEPALIVE: return TAPIR_SO_KEEPALIVE;
+        case SO_LINGER: return TAPIR_SO_LINGER_ZERO;
+        default: return -1;
+        }
+    }
+    if (level == IPPROTO_TCP) {
+        switch (name) {
+        case TCP_NODELAY: return TAPIR_TCP_NODELAY;
+        case TCP_MAXSEG: return TAPIR_TCP_MAXSEG;
+        case TCP_KEEPIDLE: return TAPIR_TCP_KEEPIDLE;
+        case TCP_KEEPINTVL: return TAPIR_TCP_KEEPINTVL;
+        case TCP_KEEPCNT: return TAPIR_TCP_KEEPCNT;
+        case TCP_USER_TIMEOUT: return TAPIR_TCP_USER_TIMEOUT;
+        default: return -1;
+        }
+    }
+    return -1;
+}
+
+static int
+op_getsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req *req,
+    struct tp_sock_rep *rep)
+{
+    int opt, err, v = 0;
+
+    if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_ERROR) {
+        rep->val = -tapir_tcp_error(eng->st, bs->h);
+        return 0;
+    }
+    if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_ACCEPTCONN) {
+        rep->val = bs->state == BS_LISTENING;
+        return 0;
+    }
+    if ((opt = map_opt(req->arg[0], req->arg[1])) < 0)
+        return ENOPROTOOPT;
+    if ((err = tapir_tcp_getsockopt(eng->st, bs->h, (enum tapir_tcp_opt)opt, &v)) != 0)
+        return -err;
+    rep->val = v;
+    return 0;
+}
+
+static int
+op_setsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req *req)
+{
+    int opt = map_opt(req->arg[0], req->arg[1]), err;
+
+    if (opt < 0)
+        return ENOPROTOOPT;
+    err = tapir_tcp_setsockopt(eng->st, bs->h, (enum tapir_tcp_opt)opt, req->arg[2]);
+    return -err;
+}
+
+static void
+fill_info(const struct tapir_tcp_info *ti, struct tp_sock_info *o)
+{
+    o->state = (uint8_t)ti->state;
+    o->options = (uint8_t)ti->options;
+    o->snd_wscale = ti->snd_wscale;
+    o->rcv_wscale = ti->rcv_wscale;
+    o->rtt_us = ti->rtt_us;
+    o->rttvar_us = ti->rttvar_us;
+    o->rto_us = ti->rto_us;
+    o->snd_mss = ti->snd_mss;
+    o->rcv_mss = ti->rcv_mss;
+    o->cwnd = ti->cwnd;
+    o->ssthresh = ti->ssthresh;
+    o->in_flight = ti->bytes_in_flight;
+    o->snd_queue = ti->snd_queue;
+    o->rcv_queue = ti->rcv_queue;
+    o->snd_wnd = ti->snd_wnd;
+    o->rcv_wnd = ti->rcv_wnd;
+    o->retransmits = ti->retransmits;
+    o->total_retrans = ti->total_retrans;
+    o->bytes_acked = ti->bytes_acked;
+    o->bytes_received = ti->bytes_received;
+}
+
+/* A request about a released socket. */
+static int
+op_zombie(struct zombie *z, const struct tp_sock_req *req, struct tp_sock_rep *rep)
+{
+    switch (req->op) {
+    case TP_SOCK_OP_GETSOCKNAME:
+        rep->addr = z->local.addr;
+        rep->port = z->local.port;
+        return 0;
+    case TP_SOCK_OP_GETPEERNAME:
+        if (z->peer.port == 0)
+            return ENOTCONN;
+        rep->addr = z->peer.addr;
+        rep->port = z->peer.port;
+        return 0;
+    case TP_SOCK_OP_GETSOCKOPT:
+        if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_ERROR) {
+            rep->val = z->err;
+            z->err = 0;
+            return 0;
+        }
+        return req->arg[0] == SOL_SOCKET || req->arg[0] == IPPROTO_TCP ? 0 : ENOPROTOOPT;
+    case TP_SOCK_OP_INFO:
+        rep->info.state = TAPIR_TCP_CLOSED;
+        return 0;
+    case TP_SOCK_OP_CONNECT:
+        return z->err != 0 ? z->err : EISCONN;
+    case TP_SOCK_OP_SHUTDOWN:
+    case TP_SOCK_OP_LISTEN:
+    case TP_SOCK_OP_BIND:
+        return req->op == TP_SOCK_OP_SHUTDOWN ? ENOTCONN : EINVAL;
+    default:
+        return EINVAL;
+    }
+}
+
+static int
+op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
+    const struct tp_sock_req *req, struct tp_sock_rep *rep, bool *deferred)
+{
+    struct tapir_sockaddr sa = { 0, 0 };
+    struct tapir_tcp_info ti;
+    int err;
+
+    switch (req->op) {
+    case TP_SOCK_OP_BIND:
+        if (bs->state != BS_FRESH)
+            return EINVAL;
+        err = tapir_tcp_bind(eng->st, bs->h,
+            (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
+        return err == -EINVAL && req->addr != 0 ? EADDRNOTAVAIL : -err;
+    case TP_SOCK_OP_LISTEN:
+        return op_listen(eng, bs, req->arg[0]);
+    case TP_SOCK_OP_CONNECT:
+        return op_connect(eng, c, bs, req, deferred);
+    case TP_SOCK_OP_SHUTDOWN:
+        return op_shutdown(eng, bs, req->arg[0]);
+    case TP_SOCK_OP_GETSOCKNAME:
+    case TP_SOCK_OP_GETPEERNAME:
+        err = req->op == TP_SOCK_OP_GETSOCKNAME
+            ? tapir_tcp_getsockname(eng->st, bs->h, &sa)
+            : tapir_tcp_getpeername(eng->st, bs->h, &sa);
+        rep->addr = sa.addr;
+        rep->port = sa.port;
+        return -err;
+    case TP_SOCK_OP_GETSOCKOPT:
+        return op_getsockopt(eng, bs, req, rep);
+    case TP_SOCK_OP_SETSOCKOPT:
+        return op_setsockopt(eng, bs, req);
+    case TP_SOCK_OP_INFO:
+        if ((err = tapir_tcp_info(eng->st, bs->h, &ti)) != 0)
+            return -err;
+        fill_info(&ti, &rep->info);
+        return 0;
+    default:
+        return EINVAL;
+    }
+}
+
+/* Validate and serve one request; fd is the program's end it carried. */
+static void
+ctl_serve(struct eng_ctl *c, const struct tp_sock_req *req, ssize_t len, int fd)
+{
+    struct tp_engine *eng = c->eng;
+    struct tp_sock_rep rep;
+    struct bsock *bs;
+    struct zombie *z;
+    struct stat sb;
+    bool deferred = false;
+    int out_fd = -1;
+
+    memset(&rep, 0, sizeof(rep));
+    if (len != (ssize_t)sizeof(*req) || req->magic != TP_SOCK_MAGIC
+        || req->version != TP_SOCK_VERSION || req->op == 0 || req->op >= TP_SOCK_OP_N
+        || (req->op != TP_SOCK_OP_SOCKET && fd < 0)) {
+        eng->stats[TP_ENGINE_STAT_BAD_REQUESTS]++;
+        rep.err = req->magic == TP_SOCK_MAGIC && req->version != TP_SOCK_VERSION
+            ? EPROTONOSUPPORT : EINVAL;
+        ctl_reply(c, &rep, -1);
+        return;
+    }
+    eng->stats[TP_ENGINE_STAT_REQUESTS]++;
+    rep.op = req->op;
+    if (req->op == TP_SOCK_OP_SOCKET) {
+        rep.err = op_socket(eng, &rep, &out_fd);
+    } else if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode)) {
+        rep.err = ENOTSOCK;
+    } else if ((bs = find_ino(eng, sb.st_ino)) != NULL) {
+        rep.err = op_sock(eng, c, bs, req, &rep, &deferred);
+    } else if ((z = find_zombie(eng, sb.st_ino)) != NULL) {
+        rep.err = op_zombie(z, req, &rep);
+    } else {
+        rep.err = EBADF;
+    }
+    if (!deferred)
+        ctl_reply(c, &rep, out_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+}
+
+static void
+ctl_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    struct eng_ctl *c = w->ctx;
+    union {
+        struct tp_sock_req req;
+        uint8_t raw[sizeof(struct tp_sock_req) + 64];
+    } u;
+    char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+    struct iovec iov = { &u, sizeof(u) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+        .msg_controllen = sizeof(cbuf) };
+    int fd = -1;
+    ssize_t n;
+
+    memset(&u, 0, sizeof(u));
+    n = recvmsg(w->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n <= 0) {
+        if (n == 0 || errno != EAGAIN || (events & (EPOLLHUP | EPOLLERR)))
+            tp_rt_watch_close(rt, w);
+        return;
+    }
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        for (size_t i = 0; i * sizeof(int) < cm->cmsg_len - CMSG_LEN(0); i++) {
+            int x;
+
+            memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (fd < 0)
+                fd = x;
+            else
+                close(x);           /* more than one: keep the first */
+        }
+    }
+    if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        n = -1;                     /* judged malformed by its length */
+    ctl_serve(c, &u.req, n, fd);
+    if (fd >= 0)
+        close(fd);
+}
+
+static bool
+peer_allowed(struct tp_engine *eng, int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == -1)
+        return false;
+    return cr.uid == 0 || cr.uid == eng->allow_uid;
+}
+
+static void
+on_ctl_listen(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    struct tp_engine *eng = w->ctx;
+
+    (void)events;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct eng_ctl *c;
+
+        if (fd < 0)
+            return;
+        if (!peer_allowed(eng, fd) || eng->nctl >= ENG_MAX_CTL) {
+            struct eng_ctl tmp = { .eng = eng, .w = { .fd = fd } };
+            struct tp_sock_rep rep = { .err = EACCES };
+
+            eng->stats[TP_ENGINE_STAT_CTL_REFUSED]++;
+            rep.err = eng->nctl >= ENG_MAX_CTL ? EAGAIN : EACCES;
+            ctl_reply(&tmp, &rep, -1);
+            close(fd);
+            continue;
+        }
+        if ((c = calloc(1, sizeof(*c))) == NULL) {
+            close(fd);
+            continue;
+        }
+        c->eng = eng;
+        c->w = (struct tp_watch){ .fd = fd, .events = EPOLLIN, .fn = ctl_on_event,
+            .on_close = ctl_on_close, .ctx = c };
+        if (tp_rt_watch_add(rt, &c->w) != 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = eng->ctls;
+        if (c->next != NULL)
+            c->next->prev = c;
+        eng->ctls = c;
+        eng->nctl++;
+        eng->stats[TP_ENGINE_STAT_CTL_ACCEPTED]++;
+    }
+}
+
+/* ---- life ---------------------------------------------------------------- */
+
+static int
+listen_at(struct tp_engine *eng, const char *path)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    size_t n = strlen(path);
+    int fd;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (n == 0 || n >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, path, n);
+    eng->path_is_file = path[0] != '@';
+    if (!eng->path_is_file)
+        sa.sun_path[0] = '\0';
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (eng->path_is_file ? 1 : 0));
+    if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+        return -errno;
+    if (eng->path_is_file)
+        unlink(path);               /* a stale socket of a previous run */
+    if (bind(fd, (struct sockaddr *)&sa, len) == -1
+        || (eng->path_is_file && chmod(path, 0660) == -1) || listen(fd, 512) == -1) {
+        int err = -errno;
+
+        close(fd);
+        return err;
+    }
+    memcpy(eng->path, path, n + 1);
+    eng->lw = (struct tp_watch){ .fd = fd, .events = EPOLLIN, .fn = on_ctl_listen, .ctx = eng };
+    return 0;
+}
+
+int
+tp_engine_new(struct tp_rt *rt, const char *path, uid_t allow_uid, struct tp_engine **out)
+{
+    struct tp_engine *eng;
+    int err;
+
+    *out = NULL;
+    if ((eng = calloc(1, sizeof(*eng))) == NULL)
+        return -ENOMEM;
+    eng->rt = rt;
+    eng->st = tp_rt_stack(rt);
+    eng->allow_uid = allow_uid;
+    eng->lw.fd = -1;
+    if ((eng->scratch = malloc(ENG_SCRATCH)) == NULL) {
+        free(eng);
+        return -ENOMEM;
+    }
+    if ((err = listen_at(eng, path)) != 0 || (err = tp_rt_watch_add(rt, &eng->lw)) != 0) {
+        tp_engine_free(eng);
+        return err;
+    }
+    tp_rt_set_after(rt, eng_after, eng);
+    *out = eng;
+    return 0;
+}
+
+void
+tp_engine_free(struct tp_engine *eng)
+{
+    if (eng == NULL)
+        return;
+    tp_rt_set_after(eng->rt, NULL, NULL);
+    for (size_t i = 0; i < ENG_BUCKETS; i++) {
+        while (eng->by_ino[i] != NULL) {
+            struct bsock *bs = eng->by_ino[i];
+
+            tapir_tcp_abort(eng->st, bs->h);
+            bs_release(bs, ECONNABORTED);
+        }
+    }
+    while (eng->ctls != NULL)
+        tp_rt_watch_close(eng->rt, &eng->ctls->w);
+    bury(eng);
+    if (eng->lw.fd >= 0) {
+        tp_rt_watch_close(eng->rt, &eng->lw);
+        close(eng->lw.fd);
+        if (eng->path_is_file)
+            unlink(eng->path);
+    }
+    free(eng->scratch);
+    free(eng);
+}
+
+size_t
+tp_engine_nsocks(const struct tp_engine *eng)
+{
+    return eng->nsocks;
+}
+
+uint64_t
+tp_engine_stat(const struct tp_engine *eng, enum tp_engine_stat s)
+{
+    return eng->stats[s];
+}
+
+const char *
+tp_engine_stat_name(enum tp_engine_stat s)
+{
+    return eng_stat_names[s];
+}

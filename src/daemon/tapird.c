@@ -1,0 +1,257 @@
+/*
+ * src/daemon/tapird.c -- tapird: one stack on a TUN device, serving tapir
+ * TCP sockets to programs (the preload shim, `tapir exec`) through the
+ * bridge engine (src/api/engine.c) on a Unix control socket.
+ *
+ * Takes the flags of `tapir run` plus --socket PATH, and reuses the CLI's
+ * argument parsers, device setup and counter report (src/cli/args.c,
+ * device.c, counters.c), so both commands configure a device alike.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/engine.h"
+#include "cli/cli.h"
+#include "linux/clock.h"
+#include "linux/log.h"
+
+#define TAPIRD_DEFAULT_SOCKET "/run/tapir/tapird.sock"
+
+struct tapird_opts {
+    struct tp_cli_dev dev;
+    bool has_addr, has_peer, netns_new;
+    const char *socket_path;
+    const char *stats_path;
+    enum tapir_log_level level;
+    unsigned long max_socks;
+};
+
+enum {
+    OPT_ADDR = 'a',
+    OPT_DEV = 'd',
+    OPT_HELP = 'h',
+    OPT_MTU = 'm',
+    OPT_PEER = 'p',
+    OPT_PREFIX = 'P',
+    OPT_ROUTE = 'r',
+    OPT_SOCKET = 's',
+    OPT_LOG_LEVEL = 256,
+    OPT_NETNS_NEW,
+    OPT_STATS,
+    OPT_MAX_SOCKS,
+};
+
+static const struct option tapird_longopts[] = {
+    { "addr", required_argument, NULL, OPT_ADDR },
+    { "dev", required_argument, NULL, OPT_DEV },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "mtu", required_argument, NULL, OPT_MTU },
+    { "peer", required_argument, NULL, OPT_PEER },
+    { "prefix", required_argument, NULL, OPT_PREFIX },
+    { "route", required_argument, NULL, OPT_ROUTE },
+    { "socket", required_argument, NULL, OPT_SOCKET },
+    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+    { "netns-new", no_argument, NULL, OPT_NETNS_NEW },
+    { "stats-on-exit", required_argument, NULL, OPT_STATS },
+    { "max-sockets", required_argument, NULL, OPT_MAX_SOCKS },
+    { NULL, 0, NULL, 0 },
+};
+
+static const char tapird_usage[] =
+    "usage: tapird --addr A --peer B [--socket PATH] [--dev NAME] [--prefix N] [--mtu M]\n"
+    "              [--route NET/N]... [--log-level L] [--netns-new] [--stats-on-exit FILE]\n"
+    "              [--max-sockets N]\n"
+    "  --socket PATH        control socket (default " TAPIRD_DEFAULT_SOCKET "); '@name'\n"
+    "                       for the abstract namespace.  Root and tapird's own uid may\n"
+    "                       connect; the file is mode 0660.\n"
+    "  --max-sockets N      TCP sockets of the stack, 16..1048576 (default 4096)\n"
+    "  the other flags are those of 'tapir run' (see 'tapir help run').\n";
+
+static void
+check_opts(const struct tapird_opts *o)
+{
+    const struct tp_cli_dev *d = &o->dev;
+    uint32_t mask;
+
+    if (!o->has_addr)
+        tp_cli_usage_fail("tapird: --addr is required (the stack's address)");
+    if (!o->has_peer)
+        tp_cli_usage_fail("tapird: --peer is required (the kernel's address on the device)");
+    if (d->addr == d->peer)
+        tp_cli_usage_fail("--peer: must differ from --addr");
+    if (!d->has_prefix)
+        return;
+    mask = d->prefix_len == 0 ? 0 : 0xffffffffu << (32 - d->prefix_len);
+    if (((d->addr ^ d->peer) & mask) != 0)
+        tp_cli_usage_fail("--prefix: --addr and --peer are not in one /%u network",
+            d->prefix_len);
+}
+
+static void
+parse_one(struct tapird_opts *o, int c)
+{
+    struct tp_cli_dev *d = &o->dev;
+
+    switch (c) {
+    case OPT_ADDR: d->addr = tp_cli_ipv4("--addr", optarg); o->has_addr = true; break;
+    case OPT_DEV: d->name = tp_cli_ifname("--dev", optarg); break;
+    case OPT_HELP: fputs(tapird_usage, stdout); exit(TP_EXIT_OK);
+    case OPT_MTU: d->mtu = (uint16_t)tp_cli_uint("--mtu", optarg, 68, 65535); break;
+    case OPT_PEER: d->peer = tp_cli_ipv4("--peer", optarg); o->has_peer = true; break;
+    case OPT_PREFIX:
+        d->prefix_len = (uint8_t)tp_cli_uint("--prefix", optarg, 1, 30);
+        d->has_prefix = true;
+        break;
+    case OPT_ROUTE:
+        if (d->n_routes == TP_CLI_MAX_ROUTES)
+            tp_cli_usage_fail("--route: at most %d routes", TP_CLI_MAX_ROUTES);
+        tp_cli_cidr("--route", optarg, &d->route_dst[d->n_routes], &d->route_len[d->n_routes]);
+        d->n_routes++;
+        break;
+    case OPT_SOCKET:
+        if (optarg[0] == '\0' || strlen(optarg) >= 100)
+            tp_cli_usage_fail("--socket: '%s' is not a usable socket path", optarg);
+        o->socket_path = optarg;
+        break;
+    case OPT_LOG_LEVEL: o->level = tp_cli_log_level("--log-level", optarg); break;
+    case OPT_NETNS_NEW: o->netns_new = true; break;
+    case OPT_STATS:
+        if (optarg[0] == '\0')
+            tp_cli_usage_fail("--stats-on-exit: empty file name");
+        o->stats_path = optarg;
+        break;
+    case OPT_MAX_SOCKS: o->max_socks = tp_cli_uint("--max-sockets", optarg, 16, 1u << 20); break;
+    default: tp_cli_usage_fail("tapird: unexpected option");
+    }
+}
+
+static void
+parse(int argc, char **argv, struct tapird_opts *o)
+{
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->dev.mtu = 1500;
+    o->level = TAPIR_LOG_INFO;
+    o->socket_path = TAPIRD_DEFAULT_SOCKET;
+    o->max_socks = 4096;
+    tp_cli_getopt_reset();
+    while ((c = tp_cli_getopt(argc, argv, ":a:d:hm:p:P:r:s:", tapird_longopts)) != -1)
+        parse_one(o, c);
+    tp_cli_no_operands("tapird", argc, argv);
+    check_opts(o);
+}
+
+/* Make the socket's directory (mode 0755) if it is missing. */
+static void
+make_dir(const char *path)
+{
+    char dir[128];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (path[0] == '@' || slash == NULL || slash == path)
+        return;
+    n = (size_t)(slash - path);
+    if (n >= sizeof(dir))
+        return;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    mkdir(dir, 0755);
+}
+
+/* Each tapir socket holds two fds here (our end, and briefly the program's). */
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void
+print_engine_counters(const struct tp_engine *eng)
+{
+    for (int i = 0; i < TP_ENGINE_STAT_N; i++) {
+        uint64_t v = tp_engine_stat(eng, (enum tp_engine_stat)i);
+
+        if (v != 0)
+            printf("%-26s %12llu\n", tp_engine_stat_name((enum tp_engine_stat)i),
+                (unsigned long long)v);
+    }
+}
+
+static int
+serve(const struct tapird_opts *o, struct tp_tun *tun, struct tp_nl *nl)
+{
+    struct tapir_config cfg;
+    struct tp_engine *eng = NULL;
+    struct tp_rt *rt;
+    int err, status = TP_EXIT_OK;
+
+    tp_cli_stack_config(&o->dev, &cfg);
+    cfg.tcp.max_socks = (uint32_t)o->max_socks;
+    if ((err = tp_rt_new(&cfg, tun, &rt)) != 0) {
+        tp_cli_error("cannot start the stack: %s", strerror(-err));
+        tp_cli_dev_down(tun, nl);
+        return TP_EXIT_FAIL;
+    }
+    make_dir(o->socket_path);
+    if ((err = tp_engine_new(rt, o->socket_path, geteuid(), &eng)) != 0) {
+        tp_cli_error("--socket: cannot listen at %s: %s", o->socket_path, strerror(-err));
+        status = TP_EXIT_FAIL;
+        goto out;
+    }
+    {
+        char a[16];
+
+        tp_info("ready: stack %s/%u on %s, sockets at %s", tapir_ipv4_str(o->dev.addr, a),
+            cfg.prefix_len, tun->name, o->socket_path);
+    }
+    if ((err = tp_rt_run(rt)) != 0) {
+        tp_cli_error("the loop failed: %s", strerror(-err));
+        status = TP_EXIT_FAIL;
+    }
+out:
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    if (eng != NULL) {
+        tp_info("sockets open at exit: %zu", tp_engine_nsocks(eng));
+        print_engine_counters(eng);
+    }
+    tp_engine_free(eng);
+    tapir_stack_poll(tp_rt_stack(rt), tp_clock_now());     /* send the resets */
+    if (tp_cli_dev_down(tun, nl) != 0)
+        status = TP_EXIT_FAIL;
+    tp_cli_print_counters(stdout, rt, "");
+    if (o->stats_path != NULL && tp_cli_write_counters(o->stats_path, rt) != 0)
+        status = TP_EXIT_FAIL;
+    tp_rt_free(rt);
+    return status;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct tapird_opts o;
+    struct tp_tun tun;
+    struct tp_nl nl;
+
+    parse(argc, argv, &o);
+    tp_log_set_level(o.level);
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    if (o.netns_new && tp_cli_netns_new() != 0)
+        return TP_EXIT_FAIL;
+    if (tp_cli_dev_up(&o.dev, &tun, &nl) != 0)
+        return TP_EXIT_FAIL;
+    return serve(&o, &tun, &nl);
+}
