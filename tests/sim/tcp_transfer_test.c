@@ -42,9 +42,14 @@ static const char *prog = "tcp_transfer_test";
 
 struct xfer_config {
     const char *name;
-    struct sim_link_cfg link;       /* both directions */
+    struct sim_link_cfg link;       /* node 0 -> node 1, and back unless `back` */
+    const struct sim_link_cfg *back; /* node 1 -> node 0, if it differs */
     bool strays;                    /* segments can arrive after their connection is gone */
     uint32_t retries;               /* SYN retries and R2; 0: the stack's defaults */
+    uint32_t bufs;                  /* send and receive buffers; 0: the defaults */
+    uint16_t mtu;                   /* 0: 1500 */
+    uint32_t read_chunk;            /* > 0: applications read at most this many bytes */
+    int64_t read_every_us;          /* ... per tick of this period, not on each event */
 };
 
 /* A stray segment (a duplicate, one held back, a retransmission whose ACK
@@ -54,21 +59,37 @@ struct xfer_config {
  * either application is open always fails the transfer.
  *
  * Under 30 % loss each way a segment and its ACK both get through with
- * probability 0.49, so the default R2 (15) and SYN retries (6) give up on a
- * fair share of runs; those configurations allow more retransmissions. */
+ * probability 0.49, so the default SYN retries (6) give up on about 1 % of
+ * connections (0.51^7) and R2 (15) now and then; that configuration allows
+ * more retransmissions.  At 10 % the defaults fail with odds below 1e-5. */
+static const struct sim_link_cfg lossy_back = { .loss = 0.2, .delay_us = 1000 };
+
 static const struct xfer_config configs[] = {
-    { "clean", { .delay_us = 1000 }, false, 0 },
-    { "loss1", { .loss = 0.01, .delay_us = 1000 }, true, 0 },
-    { "loss10", { .loss = 0.10, .delay_us = 1000 }, true, 0 },
-    { "loss30", { .loss = 0.30, .delay_us = 1000 }, true, 40 },
-    { "reorder", { .reorder = 0.1, .reorder_us = 3000, .delay_us = 1000, .jitter_us = 500 },
-        true, 0 },
-    { "dup", { .dup = 0.1, .delay_us = 1000 }, true, 0 },
-    { "corrupt", { .corrupt = 0.05, .delay_us = 1000 }, true, 0 },
-    { "mixed", { .loss = 0.05, .dup = 0.05, .reorder = 0.05, .reorder_us = 3000,
-        .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, true, 0 },
-    { "bottleneck", { .rate_bps = 10000000, .queue_bytes = 30000, .delay_us = 5000 },
-        true, 0 },
+    { .name = "clean", .link = { .delay_us = 1000 } },
+    { .name = "loss1", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true },
+    { .name = "loss10", .link = { .loss = 0.10, .delay_us = 1000 }, .strays = true },
+    { .name = "loss30", .link = { .loss = 0.30, .delay_us = 1000 }, .strays = true,
+        .retries = 40 },
+    { .name = "reorder", .link = { .reorder = 0.1, .reorder_us = 3000, .delay_us = 1000,
+        .jitter_us = 500 }, .strays = true },
+    { .name = "dup", .link = { .dup = 0.1, .delay_us = 1000 }, .strays = true },
+    { .name = "corrupt", .link = { .corrupt = 0.05, .delay_us = 1000 }, .strays = true },
+    { .name = "mixed", .link = { .loss = 0.05, .dup = 0.05, .reorder = 0.05, .reorder_us = 3000,
+        .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, .strays = true },
+    { .name = "bottleneck", .link = { .rate_bps = 10000000, .queue_bytes = 30000,
+        .delay_us = 5000 }, .strays = true },
+    /* One direction clean, the other losing 20 %: data or its ACKs suffer. */
+    { .name = "asym", .link = { .delay_us = 1000 }, .back = &lossy_back, .strays = true },
+    /* 2 KB buffers: windows close and reopen all the time (RFC 9293 3.8.6). */
+    { .name = "smallbuf", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true,
+        .bufs = 2048 },
+    /* Applications drain 1000 bytes every 20 ms from 8 KB buffers: zero
+     * windows, window updates that may be lost, probes. */
+    { .name = "slowread", .link = { .loss = 0.02, .delay_us = 1000 }, .strays = true,
+        .bufs = 8192, .read_chunk = 1000, .read_every_us = 20000 },
+    /* A 576-byte MTU (RFC 9293 MUST-15's 536-byte MSS) with everything mixed. */
+    { .name = "mtu576", .link = { .loss = 0.03, .dup = 0.03, .reorder = 0.03, .reorder_us = 3000,
+        .corrupt = 0.01, .delay_us = 1000, .jitter_us = 500 }, .strays = true, .mtu = 576 },
 };
 
 enum dir { A2B, B2A, BOTH, NDIRS };
@@ -111,7 +132,10 @@ fill_pattern(uint64_t key, uint64_t off, uint8_t *buf, size_t len)
 
 /* ---- one transfer ------------------------------------------------------- */
 
+struct xfer;
+
 struct peer {
+    struct xfer *x;
     int node;
     int lsock;                      /* listener, node 1 only; -1 once closed */
     int sock;                       /* the connection; -1 before and after */
@@ -145,14 +169,17 @@ apps_done(const struct xfer *x)
     return x->p[0].closed && x->p[1].closed && x->p[1].lsock < 0;
 }
 
+/* Read and check up to budget bytes (or all there is). */
 static void
-receive(struct sim *sim, struct peer *p)
+receive(struct sim *sim, struct peer *p, uint64_t budget)
 {
     uint8_t buf[CHUNK], want[CHUNK];
     long n;
 
-    while (!p->eof) {
-        n = tapir_tcp_recv(sim_stack(sim, p->node), p->sock, buf, sizeof(buf), 0);
+    while (!p->eof && budget > 0) {
+        size_t len = budget < CHUNK ? (size_t)budget : CHUNK;
+
+        n = tapir_tcp_recv(sim_stack(sim, p->node), p->sock, buf, len, 0);
         if (n == -EAGAIN)
             return;
         if (n < 0) {
@@ -173,6 +200,7 @@ receive(struct sim *sim, struct peer *p)
             }
         }
         p->rx_done += (uint64_t)n;
+        budget -= (uint64_t)n;
     }
 }
 
@@ -207,11 +235,13 @@ transmit(struct sim *sim, struct peer *p)
 
 /* Do what the connection allows: read, write, shut down, close. */
 static void
-pump(struct sim *sim, struct peer *p)
+pump(struct sim *sim, struct peer *p, bool may_read)
 {
+    const struct xfer_config *c = p->x->cfg;
     int err;
 
-    receive(sim, p);
+    if (may_read)
+        receive(sim, p, c->read_chunk != 0 ? c->read_chunk : UINT64_MAX);
     transmit(sim, p);
     if (p->eof && (p->shut || !p->sends) && !p->closed) {
         if ((err = tapir_tcp_close(sim_stack(sim, p->node), p->sock)) != 0)
@@ -219,6 +249,20 @@ pump(struct sim *sim, struct peer *p)
         p->closed = true;
         p->sock = -1;
     }
+}
+
+/* A slow application reads read_chunk bytes per tick, until it closes. */
+static void
+reader_tick(struct sim *sim, void *ctx)
+{
+    struct peer *p = ctx;
+
+    if (p->closed)
+        return;
+    if (p->connected && p->sock >= 0)
+        pump(sim, p, true);
+    if (!p->closed && sim_at(sim, sim_now(sim) + p->x->cfg->read_every_us, reader_tick, p) != 0)
+        sim_fail(sim, "node %d: cannot arm the reader", p->node);
 }
 
 static void
@@ -242,7 +286,7 @@ accept_one(struct sim *sim, struct peer *p)
     if ((err = tapir_tcp_close(st, p->lsock)) != 0)
         sim_fail(sim, "node %d: close of the listener: %s", p->node, strerror(-err));
     p->lsock = -1;
-    pump(sim, p);
+    pump(sim, p, p->x->cfg->read_every_us == 0);
 }
 
 static void
@@ -274,7 +318,7 @@ on_event(struct sim *sim, int node, const struct tapir_tcp_event *ev, void *ctx)
     if (ev->events & (TAPIR_EV_WRITABLE | TAPIR_EV_READABLE))
         p->connected = true;
     if (p->connected)
-        pump(sim, p);
+        pump(sim, p, x->cfg->read_every_us == 0);
 }
 
 static void
@@ -320,6 +364,10 @@ stack_config(const struct xfer_config *c, struct tapir_config *sc)
     tapir_config_default(sc);
     sc->tcp.msl_ms = 5000;              /* TIME-WAIT 10 s of virtual time */
     sc->tcp.max_socks = 16;             /* one connection and a listener */
+    if (c->bufs != 0)
+        sc->tcp.sndbuf = sc->tcp.rcvbuf = c->bufs;
+    if (c->mtu != 0)
+        sc->mtu = c->mtu;
     if (c->retries != 0) {
         sc->tcp.syn_retries = c->retries;
         sc->tcp.r2 = c->retries;
@@ -348,13 +396,15 @@ setup(struct xfer *x)
     stack_config(x->cfg, &tc);
     if ((err = sim_new(&sc, &tc, &x->sim)) != 0)
         return err;
-    sim_set_links(x->sim, 0, 1, &x->cfg->link);
+    sim_set_link(x->sim, 0, 1, &x->cfg->link);
+    sim_set_link(x->sim, 1, 0, x->cfg->back != NULL ? x->cfg->back : &x->cfg->link);
     sim_set_tap(x->sim, tap, x);
     sim_tcp_on_event(x->sim, 0, on_event, x);
     sim_tcp_on_event(x->sim, 1, on_event, x);
     for (int i = 0; i < 2; i++) {
         struct peer *p = &x->p[i];
 
+        p->x = x;
         p->node = i;
         p->lsock = p->sock = -1;
         p->sends = x->dir == BOTH || (i == 0) == (x->dir == A2B);
@@ -362,6 +412,9 @@ setup(struct xfer *x)
         p->tx_key = mix64(x->seed * 2 + (uint64_t)i);
         p->rx_key = mix64(x->seed * 2 + (uint64_t)(1 - i));
     }
+    for (int i = 0; i < 2 && x->cfg->read_every_us != 0; i++)
+        if ((err = sim_at(x->sim, x->cfg->read_every_us, reader_tick, &x->p[i])) != 0)
+            return err;
     a = sim_stack(x->sim, 0);
     b = sim_stack(x->sim, 1);
     if ((s = tapir_tcp_socket(b)) < 0)
