@@ -315,12 +315,42 @@ parse_sack_blocks(struct pd_lexer *lx, struct pd_tcpopt *o)
 }
 
 static int
+hex_digit(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Tapir extension: '0x0402...' is option bytes as written (for malformed
+ * options: lengths 0, 1, past the header). */
+static int
+parse_raw_opt(struct pd_lexer *lx, struct pd_tcpopt *o)
+{
+    int hi, lo;
+
+    o->kind = PD_OPT_RAW;
+    pd_lex_accept(lx, "0x");
+    while ((hi = hex_digit(pd_lex_peek_at(lx, 0))) >= 0) {
+        if ((lo = hex_digit(pd_lex_peek_at(lx, 1))) < 0)
+            return pd_lex_error(lx, "raw option: odd number of hex digits");
+        if (o->nraw >= (int)sizeof(o->raw))
+            return pd_lex_error(lx, "raw option longer than %zu bytes", sizeof(o->raw));
+        o->raw[o->nraw++] = (uint8_t)(hi << 4 | lo);
+        lx->pos += 2;
+    }
+    return o->nraw > 0 ? 0 : pd_lex_error(lx, "raw option without bytes");
+}
+
+static int
 parse_tcpopt(struct pd_lexer *lx, struct pd_tcpopt *o)
 {
-    char *w = pd_lex_word(lx);
+    char *w;
     int rc = 0;
 
     memset(o, 0, sizeof(*o));
+    if (pd_lex_peek(lx) == '0' && pd_lex_peek_at(lx, 1) == 'x')
+        return parse_raw_opt(lx, o);
+    w = pd_lex_word(lx);
     if (!w)
         return pd_lex_error(lx, "expected a TCP option name");
     if (strcmp(w, "nop") == 0)
@@ -380,6 +410,8 @@ parse_tcp(struct pd_lexer *lx, struct pd_packet *p)
         } else if (pd_lex_accept_word(lx, "urg")) {
             p->has_urg = true;
             TRY(parse_u32(lx, &p->urg, "an urgent pointer"));
+        } else if (pd_lex_accept_word(lx, "bad_csum")) {
+            p->bad_csum = true;
         } else {
             break;
         }
@@ -388,6 +420,8 @@ parse_tcp(struct pd_lexer *lx, struct pd_packet *p)
         pd_lex_accept(lx, "<");
         TRY(parse_tcpopts(lx, p));
     }
+    if (pd_lex_accept_word(lx, "bad_csum"))
+        p->bad_csum = true;
     return 0;
 }
 

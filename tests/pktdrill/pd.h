@@ -63,6 +63,7 @@ struct pd_time {
 enum pd_opt_kind {
     PD_OPT_EOL, PD_OPT_NOP, PD_OPT_MSS, PD_OPT_WSCALE, PD_OPT_SACKOK,
     PD_OPT_SACK, PD_OPT_TS,
+    PD_OPT_RAW,                     /* tapir extension: '0xHEX' bytes as written */
 };
 
 struct pd_tcpopt {
@@ -70,6 +71,8 @@ struct pd_tcpopt {
     uint32_t v1, v2;                /* mss / wscale / TS val, ecr */
     int nsack;
     uint32_t sack[PD_MAX_SACK][2];  /* script-relative left, right */
+    int nraw;
+    uint8_t raw[40];
 };
 
 enum pd_opts_mode {
@@ -110,6 +113,7 @@ struct pd_packet {
     uint32_t win;
     bool has_urg;
     uint32_t urg;
+    bool bad_csum;                  /* tapir extension: inbound with a wrong TCP checksum */
     enum pd_opts_mode opts_mode;
     int nopts;
     struct pd_tcpopt opts[PD_MAX_OPTS];

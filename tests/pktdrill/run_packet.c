@@ -179,7 +179,8 @@ encode_opts(struct pd_run *r, const struct pd_packet *p, uint8_t *o, int *ts_at)
     *ts_at = -1;
     for (int i = 0; i < p->nopts; i++) {
         const struct pd_tcpopt *t = &p->opts[i];
-        int need = t->kind == PD_OPT_SACK ? 2 + 8 * t->nsack : t->kind == PD_OPT_TS ? 10 : 4;
+        int need = t->kind == PD_OPT_SACK ? 2 + 8 * t->nsack : t->kind == PD_OPT_TS ? 10
+            : t->kind == PD_OPT_RAW ? t->nraw : 4;
         if (n + need > OPT_MAX)
             return pd_fail(r, "TCP options longer than %d bytes", OPT_MAX);
         switch (t->kind) {
@@ -197,6 +198,10 @@ encode_opts(struct pd_run *r, const struct pd_packet *p, uint8_t *o, int *ts_at)
             n += 10;
             break;
         }
+        case PD_OPT_RAW:
+            memcpy(o + n, t->raw, (size_t)t->nraw);
+            n += t->nraw;
+            break;
         case PD_OPT_SACK:
             o[n] = OPTK_SACK; o[n + 1] = (uint8_t)(2 + 8 * t->nsack);
             for (int b = 0; b < t->nsack; b++) {
@@ -336,7 +341,7 @@ build_tcp(struct pd_run *r, const struct pd_packet *p, uint8_t *buf, size_t *len
     st16(t + 16, 0);
     st16(t + 18, p->has_urg ? p->urg : 0);
     memset(t + TCP_HDR + olen, 0, p->len);
-    st16(t + 16, l4_csum(PD_REMOTE_IP, PD_LOCAL_IP, 6, t, tlen));
+    st16(t + 16, l4_csum(PD_REMOTE_IP, PD_LOCAL_IP, 6, t, tlen) ^ (p->bad_csum ? 0x5a5a : 0));
     ip_header(buf, p, IP_HDR + tlen, 6, PD_REMOTE_IP, PD_LOCAL_IP);
     *len = IP_HDR + tlen;
     return 0;
