@@ -85,7 +85,9 @@ tr '\n' '\0' < "$work/list" | xargs -0 -P "$jobs" -I{} bash -c 'run_one "$1"' _ 
 touch "$work/xfail"
 [ -f "$xfail" ] && grep -v '^\s*#' "$xfail" | awk -F'\t' 'NF >= 2 { print $1 }' > "$work/xfail"
 
-awk -F'\t' -v xf="$work/xfail" -v total="$total" -v mode="$mode" '
+what="conformance summary"
+[ "$own" = 1 ] && what="own-scripts summary"
+awk -F'\t' -v xf="$work/xfail" -v total="$total" -v mode="$mode" -v what="$what" '
 BEGIN { while ((getline l < xf) > 0) listed[l] = 1 }
 {
     v = $1; p = $2; d = p; sub(/\/[^\/]*$/, "", d); if (d == p) d = "."
@@ -103,6 +105,6 @@ END {
     for (i = 1; i <= nxp; i++) printf "unexpected pass (remove from the list): %s\n", xpass[i]
     for (i = 1; i <= nbad; i++) printf "UNEXPECTED FAILURE: %s\n", bad[i]
     printf "expected failures: %d listed and failing, %d unexpected failures, %d unexpected passes\n", xfails, nbad, nxp
-    printf "conformance summary: pass %d / fail %d / skip %d of %d (%s mode)\n", all["PASS"], all["FAIL"], all["SKIP"], total, mode
+    printf "%s: pass %d / fail %d / skip %d of %d (%s mode)\n", what, all["PASS"], all["FAIL"], all["SKIP"], total, mode
     exit nbad > 0 ? 1 : 0
 }' "$results"
