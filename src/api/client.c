@@ -287,7 +287,13 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
     if (req.port == 0 || req.addr == 0)
         return req.port == 0 ? -ECONNREFUSED : -ENETUNREACH;
     if (fl & O_NONBLOCK) {
-        req.arg[0] = 1;
+        /* Fill only a socket that will start connecting: on one that is
+         * connected the zeros would be data (a second connect() is how
+         * some programs check for completion: EISCONN). */
+        req.arg[0] = TP_SOCK_CONNECT_PROBE;
+        if ((err = call(path, fd, &req, &rep)) != 0)
+            return err;
+        req.arg[0] = TP_SOCK_CONNECT_NONBLOCK;
         req.arg[1] = fill(fd);
     }
     return call(path, fd, &req, &rep);

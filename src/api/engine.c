@@ -759,8 +759,11 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
         return EALREADY;
     if (bs->state != BS_FRESH)
         return EISCONN;
-    if (req->arg[1] < 0)
+    if (req->arg[1] < 0 || req->arg[0] < TP_SOCK_CONNECT_BLOCK
+        || req->arg[0] > TP_SOCK_CONNECT_PROBE)
         return EINVAL;
+    if (req->arg[0] == TP_SOCK_CONNECT_PROBE)
+        return 0;
     err = tapir_tcp_connect(eng->st, bs->h,
         (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
     bs->filler = (uint32_t)req->arg[1];
@@ -769,7 +772,7 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
         return -err;
     }
     bs->state = BS_CONNECTING;
-    if (req->arg[0] != 0)
+    if (req->arg[0] == TP_SOCK_CONNECT_NONBLOCK)
         return EINPROGRESS;
     bs->waiter = c;
     c->waiting = bs;
@@ -930,6 +933,8 @@ op_zombie(struct zombie *z, const struct tp_sock_req *req, struct tp_sock_rep *r
         return 0;
     case TP_SOCK_OP_CONNECT:
         return z->err != 0 ? z->err : EISCONN;
+    case TP_SOCK_OP_SETSOCKOPT:
+        return 0;                   /* the kernel too accepts options on a dead socket */
     case TP_SOCK_OP_SHUTDOWN:
     case TP_SOCK_OP_LISTEN:
     case TP_SOCK_OP_BIND:

@@ -28,7 +28,7 @@ enum tp_sock_op {
     TP_SOCK_OP_SOCKET = 1,          /* reply carries the new fd */
     TP_SOCK_OP_BIND,                /* addr, port */
     TP_SOCK_OP_LISTEN,              /* arg0: backlog */
-    TP_SOCK_OP_CONNECT,             /* addr, port; arg0: 1 non-blocking; arg1: filler bytes */
+    TP_SOCK_OP_CONNECT,             /* addr, port; arg0: TP_SOCK_CONNECT_*; arg1: filler bytes */
     TP_SOCK_OP_SHUTDOWN,            /* arg0: SHUT_RD, SHUT_WR, SHUT_RDWR */
     TP_SOCK_OP_GETSOCKNAME,
     TP_SOCK_OP_GETPEERNAME,
@@ -36,6 +36,21 @@ enum tp_sock_op {
     TP_SOCK_OP_SETSOCKOPT,          /* arg0: level, arg1: name, arg2: value */
     TP_SOCK_OP_INFO,                /* TCP_INFO */
     TP_SOCK_OP_N
+};
+
+/*
+ * CONNECT's arg0.  A blocking connect is answered when it completes.  A
+ * non-blocking one first probes (answered at once: 0 if the socket can
+ * start connecting, else EALREADY, EISCONN, ...), then fills the program's
+ * end until it polls not-writable and sends NONBLOCK with the byte count
+ * in arg1: the engine discards that many bytes once the connection is
+ * established (or failed), and the program sees POLLOUT at that moment,
+ * as with the kernel's TCP.
+ */
+enum {
+    TP_SOCK_CONNECT_BLOCK = 0,
+    TP_SOCK_CONNECT_NONBLOCK = 1,
+    TP_SOCK_CONNECT_PROBE = 2,
 };
 
 struct tp_sock_req {
