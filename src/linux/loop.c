@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "linux/clock.h"
+#include "linux/impair.h"
 #include "linux/log.h"
+#include "linux/pcap.h"
 #include "linux/runtime.h"
 
 #define RT_MAX_EVENTS 64
@@ -39,6 +41,10 @@ struct tp_rt {
     void *after_ctx;
     uint8_t *rx;                    /* owned, RT_RX_CAP bytes */
     uint64_t stats[TP_RT_STAT_N];
+    struct tp_pcap *pcap;           /* owned; NULL: no capture */
+    struct tp_impair *imp;          /* owned; NULL: a perfect link */
+    /* Two buffers: delivering a popped RX packet may transmit, which pops TX. */
+    uint8_t *imp_tx, *imp_rx;       /* owned, RT_RX_CAP bytes each, with imp */
 };
 
 static const char *const rt_stat_names[TP_RT_STAT_N] = {
@@ -53,12 +59,11 @@ static const char *const rt_stat_descs[TP_RT_STAT_N] = {
 #undef X
 };
 
-/* The stack's link: one packet, written at once (a TUN device takes one
- * packet per write, so there is no syscall to save by queueing). */
+/* Write one packet to the TUN device (a TUN device takes one packet per
+ * write, so there is no syscall to save by queueing). */
 static int
-rt_transmit(void *ctx, const struct tapir_iov *iov, int iovcnt)
+tun_send(struct tp_rt *rt, const struct tapir_iov *iov, int iovcnt)
 {
-    struct tp_rt *rt = ctx;
     size_t len = 0;
     int err;
 
@@ -77,10 +82,60 @@ rt_transmit(void *ctx, const struct tapir_iov *iov, int iovcnt)
     return 0;
 }
 
+/* Send the impaired link's TX packets that are due. */
+static void
+release_tx(struct tp_rt *rt, struct tapir_time now)
+{
+    int n;
+
+    while ((n = tp_impair_pop(rt->imp, TP_IMPAIR_TX, now, rt->imp_tx, RT_RX_CAP)) > 0)
+        (void)tun_send(rt, &(struct tapir_iov){ rt->imp_tx, (size_t)n }, 1);
+}
+
+/* The stack's link: captured as the stack sent it, then through the
+ * impaired link if there is one, then to the TUN device. */
+static int
+rt_transmit(void *ctx, const struct tapir_iov *iov, int iovcnt)
+{
+    struct tp_rt *rt = ctx;
+    struct tapir_time now;
+    int err;
+
+    if (rt->pcap == NULL && rt->imp == NULL)
+        return tun_send(rt, iov, iovcnt);
+    now = tp_clock_now();
+    if (rt->pcap != NULL)
+        (void)tp_pcap_writev(rt->pcap, iov, iovcnt, now);
+    if (rt->imp == NULL)
+        return tun_send(rt, iov, iovcnt);
+    err = tp_impair_pushv(rt->imp, TP_IMPAIR_TX, iov, iovcnt, now);
+    release_tx(rt, now);
+    return err == -ENOBUFS ? -EAGAIN : 0;
+}
+
 struct rx_ctx {
     struct tp_rt *rt;
     struct tapir_time now;
 };
+
+/* A packet reaches the stack: captured as the stack received it. */
+static void
+deliver(struct tp_rt *rt, const void *pkt, size_t len, struct tapir_time now)
+{
+    if (rt->pcap != NULL)
+        (void)tp_pcap_write(rt->pcap, pkt, len, now);
+    tapir_stack_input(rt->stack, pkt, len, now);
+}
+
+/* Hand the impaired link's RX packets that are due to the stack. */
+static void
+release_rx(struct tp_rt *rt, struct tapir_time now)
+{
+    int n;
+
+    while ((n = tp_impair_pop(rt->imp, TP_IMPAIR_RX, now, rt->imp_rx, RT_RX_CAP)) > 0)
+        deliver(rt, rt->imp_rx, (size_t)n, now);
+}
 
 static void
 rx_packet(void *ctx, const void *pkt, size_t len)
@@ -90,7 +145,12 @@ rx_packet(void *ctx, const void *pkt, size_t len)
     c->rt->stats[TP_RT_STAT_TUN_RX_PACKETS]++;
     c->rt->stats[TP_RT_STAT_TUN_RX_BYTES] += len;
     tp_trace("tun: read %zu bytes", len);
-    tapir_stack_input(c->rt->stack, pkt, len, c->now);
+    if (c->rt->imp == NULL) {
+        deliver(c->rt, pkt, len, c->now);
+        return;
+    }
+    (void)tp_impair_push(c->rt->imp, TP_IMPAIR_RX, pkt, len, c->now);
+    release_rx(c->rt, c->now);
 }
 
 static void
@@ -262,6 +322,8 @@ reap_closing(struct tp_rt *rt)
 void
 tp_rt_free(struct tp_rt *rt)
 {
+    int err;
+
     if (rt == NULL)
         return;
     reap_closing(rt);
@@ -277,6 +339,11 @@ tp_rt_free(struct tp_rt *rt)
         pthread_sigmask(SIG_SETMASK, &rt->old_mask, NULL);
     tapir_stack_free(rt->stack);
     free(rt->rx);
+    if ((err = tp_pcap_close(rt->pcap)) != 0)
+        tp_warn("pcap: the capture file may be short: %s", strerror(-err));
+    tp_impair_free(rt->imp);
+    free(rt->imp_tx);
+    free(rt->imp_rx);
     free(rt);
 }
 
@@ -284,6 +351,29 @@ struct tapir_stack *
 tp_rt_stack(struct tp_rt *rt)
 {
     return rt->stack;
+}
+
+void
+tp_rt_set_pcap(struct tp_rt *rt, struct tp_pcap *pc)
+{
+    rt->pcap = pc;
+}
+
+int
+tp_rt_set_impair(struct tp_rt *rt, struct tp_impair *imp)
+{
+    if ((rt->imp_tx = malloc(RT_RX_CAP)) == NULL || (rt->imp_rx = malloc(RT_RX_CAP)) == NULL) {
+        tp_impair_free(imp);
+        return -ENOMEM;
+    }
+    rt->imp = imp;
+    return 0;
+}
+
+const struct tp_impair *
+tp_rt_impair(const struct tp_rt *rt)
+{
+    return rt->imp;
 }
 
 void
@@ -346,6 +436,31 @@ service_stack(struct tp_rt *rt)
     return next;
 }
 
+/* Release what the impaired link has due, serve the stack, flush the
+ * capture; returns the instant the loop must wake up at the latest. */
+static struct tapir_time
+service_iteration(struct tp_rt *rt)
+{
+    struct tapir_time next;
+    int err;
+
+    if (rt->imp != NULL) {
+        struct tapir_time now = tp_clock_now();
+
+        release_rx(rt, now);
+        release_tx(rt, now);
+    }
+    next = service_stack(rt);
+    if (rt->imp != NULL)    /* after the poll, which may have queued TX */
+        next = tapir_time_min(next, tp_impair_next_deadline(rt->imp));
+    if (rt->pcap != NULL && (err = tp_pcap_flush(rt->pcap)) != 0) {
+        tp_warn("pcap: cannot write the capture file, capture stopped: %s", strerror(-err));
+        (void)tp_pcap_close(rt->pcap);
+        rt->pcap = NULL;
+    }
+    return next;
+}
+
 static void
 dispatch(struct tp_rt *rt, const struct epoll_event *evs, int n)
 {
@@ -372,7 +487,7 @@ tp_rt_run(struct tp_rt *rt)
     rt->stop_signal = 0;
     rt->fatal = 0;
     while (!rt->stop) {
-        if ((err = timer_arm(rt, service_stack(rt))) != 0)
+        if ((err = timer_arm(rt, service_iteration(rt))) != 0)
             return err;
         if (rt->stop)
             break;

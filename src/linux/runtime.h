@@ -96,6 +96,22 @@ void tp_rt_free(struct tp_rt *rt);
 /* The stack, for socket calls and counters; owned by the runtime. */
 struct tapir_stack *tp_rt_stack(struct tp_rt *rt);
 
+struct tp_pcap;
+struct tp_impair;
+
+/* Capture every packet of the link to pc (taken: closed by tp_rt_free()).
+ * Packets are captured as the stack sent and received them, inside any
+ * impairment.  Call before tp_rt_run(). */
+void tp_rt_set_pcap(struct tp_rt *rt, struct tp_pcap *pc);
+
+/* Put the impaired link imp (taken, even on failure: freed by tp_rt_free())
+ * between the stack and the TUN device, both directions.  Call before
+ * tp_rt_run().  0 or -ENOMEM. */
+int tp_rt_set_impair(struct tp_rt *rt, struct tp_impair *imp);
+
+/* The impaired link, or NULL; for its counters. */
+const struct tp_impair *tp_rt_impair(const struct tp_rt *rt);
+
 /* Set or clear (fn NULL) the after-iteration hook. */
 void tp_rt_set_after(struct tp_rt *rt, tp_rt_after_fn *fn, void *ctx);
 
