@@ -17,6 +17,7 @@
 #include "linux/runtime.h"
 #include "linux/rtnl.h"
 #include "linux/tun.h"
+#include "services/svc.h"
 
 #define TP_EXIT_OK 0
 #define TP_EXIT_FAIL 1
@@ -34,7 +35,10 @@ struct tp_cli_cmd {
 extern const struct tp_cli_cmd tp_cli_cmds[];
 
 int tp_cmd_run(int argc, char **argv);
+int tp_cmd_nc(int argc, char **argv);
 int tp_cmd_demo(int argc, char **argv);
+int tp_cmd_status(int argc, char **argv);
+int tp_cmd_stats(int argc, char **argv);
 int tp_cmd_exec(int argc, char **argv);   /* cmd_exec.c */
 
 /* Print `tapir help NAME` to stdout (for a command's --help). */
@@ -122,5 +126,24 @@ int tp_cli_write_counters(const char *path, const struct tp_rt *rt);
 
 /* The value of the counter called name; 0 if there is none. */
 uint64_t tp_cli_counter(const struct tp_rt *rt, const char *name);
+
+/* ---- report.c ---------------------------------------------------------- */
+
+/* Every counter: the runtime's (stack and runtime), the impaired link's
+ * (TapirImpair{Tx,Rx}...) if any, the services' if svc is not NULL.  As
+ * "name value description" lines (zeros only with all); returns how many
+ * were printed. */
+int tp_cli_print_all_counters(FILE *f, const struct tp_rt *rt, const struct tp_svc *svc,
+    const char *indent, bool all);
+
+/* The same counters as {"counters": {"name": value, ...}}. */
+void tp_cli_stats_json(FILE *f, const struct tp_rt *rt, const struct tp_svc *svc);
+
+/* Every counter as "name value" lines to path (--stats-on-exit). */
+int tp_cli_write_all_counters(const char *path, const struct tp_rt *rt,
+    const struct tp_svc *svc);
+
+/* The connections and listeners of st, like `ss -ti`, or as JSON. */
+int tp_cli_status(FILE *f, struct tapir_stack *st, bool json);
 
 #endif

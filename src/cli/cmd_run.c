@@ -1,18 +1,33 @@
 /*
  * src/cli/cmd_run.c -- `tapir run`: serve one stack on a TUN device until
- * SIGINT or SIGTERM, then remove what was created and print the counters.
+ * SIGINT or SIGTERM, then remove what was created and print the counters;
+ * and `tapir nc`, which is `tapir run` plus one netcat session that ends
+ * the run when it is over.
  *
  * Calls device.c to set the device up, the runtime (src/linux/loop.c) to
- * serve, counters.c to report.  The kernel's end of the device gets --peer;
- * the stack answers at --addr.
+ * serve, with its capture (pcap.c), impaired link (impair.c) and control
+ * socket (ctl.c); the services (src/services) run on the stack's socket
+ * API, driven by the runtime's after-hook.  report.c forms what the control
+ * socket answers.  The kernel's end of the device gets --peer; the stack
+ * answers at --addr.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "linux/clock.h"
+#include "linux/ctl.h"
+#include "linux/impair.h"
 #include "linux/log.h"
+#include "linux/pcap.h"
+#include "services/nc.h"
+
+#define SVC_MAX_CONNS_DEFAULT 256
 
 struct run_opts {
     struct tp_cli_dev dev;
@@ -20,6 +35,27 @@ struct run_opts {
     bool netns_new;
     const char *stats_path;
     enum tapir_log_level level;
+    const char *pcap_path;
+    bool has_impair;
+    struct tp_impair_spec impair;
+    const char *ctl_path;           /* NULL: TP_CTL_DIR/<dev>.ctl */
+    bool no_ctl;
+    bool svc_on[TP_SVC_NKINDS];
+    uint16_t svc_port[TP_SVC_NKINDS];
+    struct tp_svc_config svc;
+    /* nc */
+    bool is_nc;
+    struct tp_nc_config nc;
+};
+
+/* A running stack and what runs on it. */
+struct run_ctx {
+    const struct run_opts *o;
+    struct tp_rt *rt;
+    struct tp_svc *svc;
+    struct tp_nc *nc;
+    struct tp_ctl *ctl;
+    char ctl_path[108];
 };
 
 enum {
@@ -33,6 +69,18 @@ enum {
     OPT_LOG_LEVEL = 256,
     OPT_NETNS_NEW,
     OPT_STATS,
+    OPT_PCAP,
+    OPT_IMPAIR,
+    OPT_CTL,
+    OPT_NO_CTL,
+    OPT_ECHO,
+    OPT_DISCARD,
+    OPT_CHARGEN,
+    OPT_HTTP,
+    OPT_HTTP_PORT,
+    OPT_MAX_CONNS,
+    OPT_KEEPALIVE,
+    OPT_LISTEN = 'l',
 };
 
 static const struct option run_longopts[] = {
@@ -46,8 +94,90 @@ static const struct option run_longopts[] = {
     { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
     { "netns-new", no_argument, NULL, OPT_NETNS_NEW },
     { "stats-on-exit", required_argument, NULL, OPT_STATS },
+    { "pcap", required_argument, NULL, OPT_PCAP },
+    { "impair", required_argument, NULL, OPT_IMPAIR },
+    { "ctl", required_argument, NULL, OPT_CTL },
+    { "no-ctl", no_argument, NULL, OPT_NO_CTL },
+    { "echo", optional_argument, NULL, OPT_ECHO },
+    { "discard", optional_argument, NULL, OPT_DISCARD },
+    { "chargen", optional_argument, NULL, OPT_CHARGEN },
+    { "http", optional_argument, NULL, OPT_HTTP },
+    { "http-port", required_argument, NULL, OPT_HTTP_PORT },
+    { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+    { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+    { "listen", no_argument, NULL, OPT_LISTEN },
     { NULL, 0, NULL, 0 },
 };
+
+static void
+service_opt(struct run_opts *o, enum tp_svc_kind k, const char *flag, const char *arg)
+{
+    o->svc_on[k] = true;
+    if (arg != NULL)
+        o->svc_port[k] = (uint16_t)tp_cli_uint(flag, arg, 1, 65535);
+}
+
+static void
+impair_opt(struct run_opts *o, const char *arg)
+{
+    char e[160];
+
+    if (tp_impair_parse(arg, &o->impair, e, sizeof(e)) != 0)
+        tp_cli_usage_fail("--impair: %s", e);
+    o->has_impair = true;
+}
+
+/* The options that are not about the device. */
+static bool
+parse_more(struct run_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_PCAP:
+        if (arg[0] == '\0')
+            tp_cli_usage_fail("--pcap: empty file name");
+        o->pcap_path = arg;
+        return true;
+    case OPT_IMPAIR:
+        impair_opt(o, arg);
+        return true;
+    case OPT_CTL:
+        if (arg[0] == '\0')
+            tp_cli_usage_fail("--ctl: empty path");
+        if (strlen(arg) >= 108)
+            tp_cli_usage_fail("--ctl: '%s' is too long for a socket path (107 bytes)", arg);
+        o->ctl_path = arg;
+        return true;
+    case OPT_NO_CTL:
+        o->no_ctl = true;
+        return true;
+    case OPT_ECHO:
+        service_opt(o, TP_SVC_ECHO, "--echo", arg);
+        return true;
+    case OPT_DISCARD:
+        service_opt(o, TP_SVC_DISCARD, "--discard", arg);
+        return true;
+    case OPT_CHARGEN:
+        service_opt(o, TP_SVC_CHARGEN, "--chargen", arg);
+        return true;
+    case OPT_HTTP:
+        o->svc_on[TP_SVC_HTTP] = true;
+        if (arg != NULL && arg[0] == '\0')
+            tp_cli_usage_fail("--http: empty directory name");
+        o->svc.http_dir = arg;
+        return true;
+    case OPT_HTTP_PORT:
+        o->svc_port[TP_SVC_HTTP] = (uint16_t)tp_cli_uint("--http-port", arg, 1, 65535);
+        return true;
+    case OPT_MAX_CONNS:
+        o->svc.max_conns = (uint32_t)tp_cli_uint("--max-conns", arg, 1, 65536);
+        return true;
+    case OPT_KEEPALIVE:
+        o->svc.keepalive_s = (uint32_t)tp_cli_uint("--keepalive", arg, 1, 7200);
+        return true;
+    default:
+        return false;
+    }
+}
 
 static void
 add_route(struct run_opts *o, const char *arg)
@@ -66,10 +196,14 @@ check_opts(const struct run_opts *o)
     const struct tp_cli_dev *d = &o->dev;
     uint32_t mask;
 
+    const char *cmd = o->is_nc ? "nc" : "run";
+
     if (!o->has_addr)
-        tp_cli_usage_fail("run: --addr is required (the stack's address)");
+        tp_cli_usage_fail("%s: --addr is required (the stack's address)", cmd);
     if (!o->has_peer)
-        tp_cli_usage_fail("run: --peer is required (the kernel's address on the device)");
+        tp_cli_usage_fail("%s: --peer is required (the kernel's address on the device)", cmd);
+    if (o->svc.http_dir != NULL && access(o->svc.http_dir, R_OK | X_OK) != 0)
+        tp_cli_usage_fail("--http: '%s' is not a readable directory", o->svc.http_dir);
     if (d->addr == d->peer)
         tp_cli_usage_fail("--peer: must differ from --addr");
     if (!d->has_prefix)
@@ -81,15 +215,56 @@ check_opts(const struct run_opts *o)
 }
 
 static void
-parse(int argc, char **argv, struct run_opts *o)
+parse_defaults(struct run_opts *o, bool is_nc)
 {
+    memset(o, 0, sizeof(*o));
+    o->is_nc = is_nc;
+    o->dev.mtu = 1500;
+    o->level = is_nc ? TAPIR_LOG_WARN : TAPIR_LOG_INFO;
+    o->svc_port[TP_SVC_ECHO] = 7;
+    o->svc_port[TP_SVC_DISCARD] = 9;
+    o->svc_port[TP_SVC_CHARGEN] = 19;
+    o->svc_port[TP_SVC_HTTP] = 80;
+    o->svc.max_conns = SVC_MAX_CONNS_DEFAULT;
+    tp_impair_spec_default(&o->impair);
+}
+
+/* nc's operands: HOST PORT, or with --listen, PORT. */
+static void
+nc_operands(struct run_opts *o, int argc, char **argv)
+{
+    int left = argc - optind;
+
+    if (o->nc.listen) {
+        if (left != 1)
+            tp_cli_usage_fail(left == 0 ? "nc: --listen needs a PORT"
+                                        : "nc: unexpected argument '%s'", argv[optind + 1]);
+        o->nc.port = (uint16_t)tp_cli_uint("nc: PORT", argv[optind], 1, 65535);
+        return;
+    }
+    if (left != 2)
+        tp_cli_usage_fail(left < 2 ? "nc: HOST and PORT are required (or --listen PORT)"
+                                   : "nc: unexpected argument '%s'", argv[optind + 2]);
+    o->nc.remote.addr = tp_cli_ipv4("nc: HOST", argv[optind]);
+    o->nc.remote.port = (uint16_t)tp_cli_uint("nc: PORT", argv[optind + 1], 1, 65535);
+}
+
+static void
+parse(int argc, char **argv, struct run_opts *o, bool is_nc)
+{
+    const char *cmd = is_nc ? "nc" : "run";
     int c;
 
-    memset(o, 0, sizeof(*o));
-    o->dev.mtu = 1500;
-    o->level = TAPIR_LOG_INFO;
+    parse_defaults(o, is_nc);
     tp_cli_getopt_reset();
-    while ((c = tp_cli_getopt(argc, argv, ":a:d:hm:p:P:r:", run_longopts)) != -1) {
+    while ((c = tp_cli_getopt(argc, argv, is_nc ? "+:a:d:hlm:p:P:r:" : ":a:d:hm:p:P:r:",
+                run_longopts)) != -1) {
+        if (parse_more(o, c, optarg))
+            continue;
+        if (c == OPT_LISTEN && is_nc) {
+            o->nc.listen = true;
+            continue;
+        }
         switch (c) {
         case OPT_ADDR:
             o->dev.addr = tp_cli_ipv4("--addr", optarg);
@@ -99,7 +274,7 @@ parse(int argc, char **argv, struct run_opts *o)
             o->dev.name = tp_cli_ifname("--dev", optarg);
             break;
         case OPT_HELP:
-            tp_cli_print_help("run");
+            tp_cli_print_help(cmd);
             exit(TP_EXIT_OK);
         case OPT_MTU:
             o->dev.mtu = (uint16_t)tp_cli_uint("--mtu", optarg, 68, 65535);
@@ -127,10 +302,13 @@ parse(int argc, char **argv, struct run_opts *o)
             o->stats_path = optarg;
             break;
         default:
-            tp_cli_usage_fail("run: unexpected option");
+            tp_cli_usage_fail("%s: '%s' is not an option of %s", cmd, argv[optind - 1], cmd);
         }
     }
-    tp_cli_no_operands("run", argc, argv);
+    if (is_nc)
+        nc_operands(o, argc, argv);
+    else
+        tp_cli_no_operands("run", argc, argv);
     check_opts(o);
 }
 
@@ -153,52 +331,300 @@ log_ready(const struct run_opts *o, const struct tp_tun *tun, uint8_t stack_pref
     tp_info("stop with SIGINT or SIGTERM; SIGUSR1 logs the counters");
 }
 
+/* ---- the control socket's answers ----------------------------------------- */
+
+static int
+on_ctl_request(void *ctx, const char *req, FILE *out)
+{
+    struct run_ctx *r = ctx;
+    bool json = strstr(req, " json") != NULL;
+
+    if (strncmp(req, "status", 6) == 0)
+        return tp_cli_status(out, tp_rt_stack(r->rt), json);
+    if (strncmp(req, "stats", 5) == 0) {
+        if (json)
+            tp_cli_stats_json(out, r->rt, r->svc);
+        else
+            tp_cli_print_all_counters(out, r->rt, r->svc, "", strstr(req, " all") != NULL);
+        return 0;
+    }
+    fprintf(out, "error: unknown request '%s'\n", req);
+    return -EINVAL;
+}
+
+static int
+ctl_start(struct run_ctx *r, const struct tp_tun *tun)
+{
+    const struct run_opts *o = r->o;
+    int err;
+
+    if (o->no_ctl)
+        return 0;
+    if (o->ctl_path != NULL) {
+        snprintf(r->ctl_path, sizeof(r->ctl_path), "%s", o->ctl_path);
+    } else {
+        if (mkdir(TP_CTL_DIR, 0700) != 0 && errno != EEXIST) {
+            tp_cli_error("--ctl: cannot create %s: %s (use --ctl PATH or --no-ctl)",
+                TP_CTL_DIR, strerror(errno));
+            return -errno;
+        }
+        snprintf(r->ctl_path, sizeof(r->ctl_path), "%s/%s.ctl", TP_CTL_DIR, tun->name);
+    }
+    if ((err = tp_ctl_open(r->rt, r->ctl_path, on_ctl_request, r, &r->ctl)) != 0) {
+        if (err == -EADDRINUSE)
+            tp_cli_error("--ctl: a stack is already running at %s", r->ctl_path);
+        else
+            tp_cli_error("--ctl: cannot listen at %s: %s", r->ctl_path, strerror(-err));
+        return err;
+    }
+    tp_info("control socket: %s (tapir status --ctl %s)", r->ctl_path, r->ctl_path);
+    return 0;
+}
+
+/* ---- capture and impaired link -------------------------------------------- */
+
+static int
+pcap_start(struct run_ctx *r)
+{
+    struct tp_pcap *pc;
+    int err;
+
+    if (r->o->pcap_path == NULL)
+        return 0;
+    if ((err = tp_pcap_open(r->o->pcap_path, 0, tp_clock_now(), &pc)) != 0) {
+        tp_cli_error("--pcap %s: %s", r->o->pcap_path, strerror(-err));
+        return err;
+    }
+    tp_rt_set_pcap(r->rt, pc);
+    tp_info("capturing every packet of the link to %s", r->o->pcap_path);
+    return 0;
+}
+
+static int
+impair_start(struct run_ctx *r, uint16_t mtu)
+{
+    struct tp_impair_spec spec = r->o->impair;
+    struct tp_impair *imp;
+    char text[200];
+    int err;
+
+    if (!r->o->has_impair)
+        return 0;
+    if (!spec.has_seed) {
+        if (getrandom(&spec.seed, sizeof(spec.seed), 0) != (ssize_t)sizeof(spec.seed))
+            spec.seed = (uint64_t)tp_clock_now().us;
+        spec.has_seed = true;
+    }
+    tp_impair_format(&spec, text, sizeof(text));
+    if ((err = tp_impair_new(&spec, mtu, &imp)) != 0
+        || (err = tp_rt_set_impair(r->rt, imp)) != 0) {
+        tp_cli_error("--impair: cannot create the impaired link: %s", strerror(-err));
+        return err;
+    }
+    tp_info("impair: %s", text);
+    return 0;
+}
+
+/* ---- services and nc -------------------------------------------------------- */
+
+/* The after-hook: hand each TCP event to its owner. */
+static int
+after_iteration(struct tp_rt *rt, void *ctx)
+{
+    struct run_ctx *r = ctx;
+    struct tapir_stack *st = tp_rt_stack(rt);
+    struct tapir_tcp_event ev;
+    int n = 0;
+
+    while (tapir_tcp_next_event(st, &ev)) {
+        n++;
+        if (r->svc != NULL && tp_svc_event(r->svc, &ev))
+            continue;
+        if (r->nc != NULL)
+            (void)tp_nc_event(r->nc, &ev);
+    }
+    if (r->nc != NULL) {
+        n += tp_nc_tick(r->nc);
+        if (tp_nc_result(r->nc) != -EINPROGRESS)
+            tp_rt_stop(rt);
+    }
+    return n;
+}
+
+static int
+services_start(struct run_ctx *r)
+{
+    const struct run_opts *o = r->o;
+    bool any = false;
+    int err;
+
+    for (int k = 0; k < TP_SVC_NKINDS; k++)
+        any = any || o->svc_on[k];
+    if (!any)
+        return 0;
+    if ((err = tp_svc_new(tp_rt_stack(r->rt), &o->svc, &r->svc)) != 0) {
+        tp_cli_error("--http: cannot open '%s': %s", o->svc.http_dir ? o->svc.http_dir : "",
+            strerror(-err));
+        return err;
+    }
+    for (int k = 0; k < TP_SVC_NKINDS; k++) {
+        if (!o->svc_on[k])
+            continue;
+        if ((err = tp_svc_listen(r->svc, (enum tp_svc_kind)k, o->svc_port[k])) != 0) {
+            tp_cli_error("--%s: cannot listen on port %u: %s", tp_svc_kind_name(k),
+                o->svc_port[k], strerror(-err));
+            return err;
+        }
+        tp_info("%s service on port %u%s%s", tp_svc_kind_name(k), o->svc_port[k],
+            k == TP_SVC_HTTP && o->svc.http_dir ? ", serving " : "",
+            k == TP_SVC_HTTP && o->svc.http_dir ? o->svc.http_dir : "");
+    }
+    return 0;
+}
+
+static int
+nc_start(struct run_ctx *r)
+{
+    struct tp_nc_config cfg = r->o->nc;
+    char a[16];
+    int err;
+
+    if (!r->o->is_nc)
+        return 0;
+    cfg.in_fd = STDIN_FILENO;
+    cfg.out_fd = STDOUT_FILENO;
+    if ((err = tp_nc_new(r->rt, &cfg, &r->nc)) != 0) {
+        if (cfg.listen)
+            tp_cli_error("nc: cannot listen on port %u: %s", cfg.port, strerror(-err));
+        else
+            tp_cli_error("nc: cannot connect to %s:%u: %s", tapir_ipv4_str(cfg.remote.addr, a),
+                cfg.remote.port, strerror(-err));
+        return err;
+    }
+    if (cfg.listen)
+        tp_info("nc: listening on port %u", cfg.port);
+    return 0;
+}
+
+/* The nc session's outcome as an exit status, with one line if it failed. */
+static int
+nc_status(const struct run_ctx *r)
+{
+    int res = tp_nc_result(r->nc);
+    char a[16];
+
+    if (res == 0) {
+        tp_info("nc: done: %llu bytes sent, %llu received",
+            (unsigned long long)tp_nc_bytes_sent(r->nc),
+            (unsigned long long)tp_nc_bytes_received(r->nc));
+        return TP_EXIT_OK;
+    }
+    if (res == -EINPROGRESS)
+        tp_cli_error("nc: stopped before the connection was over");
+    else if (r->o->nc.listen)
+        tp_cli_error("nc: connection on port %u: %s", r->o->nc.port, strerror(-res));
+    else
+        tp_cli_error("nc: connection to %s:%u: %s", tapir_ipv4_str(r->o->nc.remote.addr, a),
+            r->o->nc.remote.port, strerror(-res));
+    return TP_EXIT_FAIL;
+}
+
+/* ---- serving ------------------------------------------------------------------ */
+
+static int
+start_all(struct run_ctx *r, const struct tp_tun *tun, uint16_t mtu)
+{
+    int err;
+
+    if ((err = pcap_start(r)) != 0 || (err = impair_start(r, mtu)) != 0
+        || (err = services_start(r)) != 0 || (err = nc_start(r)) != 0
+        || (err = ctl_start(r, tun)) != 0)
+        return err;
+    tp_rt_set_after(r->rt, after_iteration, r);
+    return 0;
+}
+
+static void
+stop_all(struct run_ctx *r)
+{
+    tp_ctl_close(r->ctl);
+    r->ctl = NULL;
+    tp_nc_free(r->nc);
+    r->nc = NULL;
+    tp_rt_set_after(r->rt, NULL, NULL);
+}
+
 /* Serve until stopped; the device is up.  Returns the exit status. */
 static int
 serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
 {
+    struct run_ctx r = { .o = o };
     struct tapir_config cfg;
-    struct tp_rt *rt;
     int err, status = TP_EXIT_OK;
 
     tp_cli_stack_config(&o->dev, &cfg);
-    if ((err = tp_rt_new(&cfg, tun, &rt)) != 0) {
+    if ((err = tp_rt_new(&cfg, tun, &r.rt)) != 0) {
         tp_cli_error("cannot start the stack: %s", strerror(-err));
         tp_cli_dev_down(tun, nl);
         return TP_EXIT_FAIL;
     }
+    if (start_all(&r, tun, cfg.mtu) != 0) {
+        stop_all(&r);
+        tp_svc_free(r.svc);
+        tp_rt_free(r.rt);
+        tp_cli_dev_down(tun, nl);
+        return TP_EXIT_FAIL;
+    }
     log_ready(o, tun, cfg.prefix_len);
-    if ((err = tp_rt_run(rt)) != 0) {
-        tp_cli_error("run: stopped on an error: %s", strerror(-err));
+    if ((err = tp_rt_run(r.rt)) != 0) {
+        tp_cli_error("%s: stopped on an error: %s", o->is_nc ? "nc" : "run", strerror(-err));
         status = TP_EXIT_FAIL;
     }
+    if (r.nc != NULL && nc_status(&r) != TP_EXIT_OK)
+        status = TP_EXIT_FAIL;
     /* Stopping already: a second SIGTERM (timeout(1) signals both the child
      * and its process group) or Ctrl-C must not cut the cleanup and the
      * report short once tp_rt_free() unblocks them.  SIG_IGN also discards
      * one that is pending. */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    stop_all(&r);
     if (tp_cli_dev_down(tun, nl) != 0)
         status = TP_EXIT_FAIL;
-    tp_cli_print_counters(stdout, rt, "");
-    if (o->stats_path != NULL && tp_cli_write_counters(o->stats_path, rt) != 0)
+    /* nc's stdout carries the data: its counters go to --stats-on-exit only. */
+    if (!o->is_nc)
+        tp_cli_print_all_counters(stdout, r.rt, r.svc, "", false);
+    if (o->stats_path != NULL && tp_cli_write_all_counters(o->stats_path, r.rt, r.svc) != 0)
         status = TP_EXIT_FAIL;
-    tp_rt_free(rt);
+    tp_svc_free(r.svc);
+    tp_rt_free(r.rt);
     return status;
 }
 
-int
-tp_cmd_run(int argc, char **argv)
+static int
+run_main(int argc, char **argv, bool is_nc)
 {
     struct run_opts o;
     struct tp_tun tun;
     struct tp_nl nl;
 
-    parse(argc, argv, &o);
+    parse(argc, argv, &o, is_nc);
     tp_log_set_level(o.level);
     if (o.netns_new && tp_cli_netns_new() != 0)
         return TP_EXIT_FAIL;
     if (tp_cli_dev_up(&o.dev, &tun, &nl) != 0)
         return TP_EXIT_FAIL;
     return serve(&o, &tun, &nl);
+}
+
+int
+tp_cmd_run(int argc, char **argv)
+{
+    return run_main(argc, argv, false);
+}
+
+int
+tp_cmd_nc(int argc, char **argv)
+{
+    return run_main(argc, argv, true);
 }

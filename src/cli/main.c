@@ -16,7 +16,10 @@ static int cmd_help(int argc, char **argv);
 const struct tp_cli_cmd tp_cli_cmds[] = {
     { "run", tp_cmd_run, "serve a stack on a TUN device until SIGINT/SIGTERM",
         "tapir run --addr A --peer B [--dev NAME] [--prefix N] [--mtu M] [--route NET/N]...\n"
-        "          [--log-level L] [--netns-new] [--stats-on-exit FILE]\n"
+        "          [--log-level L] [--netns-new] [--stats-on-exit FILE] [--pcap FILE]\n"
+        "          [--impair SPEC] [--ctl PATH | --no-ctl] [--echo[=PORT]] [--discard[=PORT]]\n"
+        "          [--chargen[=PORT]] [--http[=DIR]] [--http-port PORT] [--max-conns N]\n"
+        "          [--keepalive SECS]\n"
         "  --addr A             the stack's own IPv4 address\n"
         "  --peer B             the kernel's address on the device (A is its peer)\n"
         "  --dev NAME           the TUN device's name (default: chosen by the kernel)\n"
@@ -25,7 +28,41 @@ const struct tp_cli_cmd tp_cli_cmds[] = {
         "  --route NET/N        also route NET/N through the device (up to 8)\n"
         "  --log-level L        error, warn, info (default), debug, trace\n"
         "  --netns-new          run in a new network namespace of this process\n"
-        "  --stats-on-exit FILE write every counter as 'name value' lines at exit\n" },
+        "  --stats-on-exit FILE write every counter as 'name value' lines at exit\n"
+        "  --pcap FILE          write every packet of the link to FILE (pcap, raw IPv4)\n"
+        "  --impair SPEC        a faulty link: loss=P,dup=P,reorder=P,corrupt=P (percent),\n"
+        "                       delay=MS,limit=N,seed=N; both directions, reproducible by seed\n"
+        "  --ctl PATH           the control socket (default /run/tapir/DEV.ctl, mode 0600)\n"
+        "  --no-ctl             no control socket\n"
+        "  --echo[=PORT]        echo service (RFC 862), port 7 by default\n"
+        "  --discard[=PORT]     discard service (RFC 863), port 9\n"
+        "  --chargen[=PORT]     chargen service (RFC 864), port 19\n"
+        "  --http[=DIR]         HTTP/1.1 server: files under DIR, and GET /bytes/N\n"
+        "  --http-port PORT     the HTTP server's port (default 80)\n"
+        "  --max-conns N        service connections open at once, 1..65536 (default 256)\n"
+        "  --keepalive SECS     TCP keepalive on service connections: idle and interval\n"
+        "                       SECS, 3 probes\n" },
+    { "nc", tp_cmd_nc, "netcat over tapir: connect or listen, stdin to socket to stdout",
+        "tapir nc [RUN OPTIONS] HOST PORT\n"
+        "tapir nc [RUN OPTIONS] --listen PORT\n"
+        "  a stack on a TUN device, as 'tapir run' makes it (--addr and --peer required; every\n"
+        "  run option works), plus one connection: to HOST:PORT, or the first one accepted\n"
+        "  on PORT.  stdin is sent, what is received goes to stdout; at the end of stdin the\n"
+        "  connection is shut down for writing; nc exits when both directions are done.\n"
+        "  Logs go to stderr (default level warn).  Exit 0, or 1 if the connection failed.\n"
+        "  -l, --listen         accept one connection on PORT instead of connecting\n" },
+    { "status", tp_cmd_status, "list the connections of a running stack (like ss -ti)",
+        "tapir status [--ctl PATH | --dev NAME] [--json]\n"
+        "  --ctl PATH           the stack's control socket\n"
+        "  --dev NAME           the stack on device NAME (/run/tapir/NAME.ctl)\n"
+        "  --json               one JSON object\n"
+        "  without either, the only socket in /run/tapir\n" },
+    { "stats", tp_cmd_stats, "print the counters of a running stack",
+        "tapir stats [--ctl PATH | --dev NAME] [--json] [--all]\n"
+        "  --ctl PATH           the stack's control socket\n"
+        "  --dev NAME           the stack on device NAME (/run/tapir/NAME.ctl)\n"
+        "  --json               one JSON object with every counter\n"
+        "  --all                also the counters that are zero\n" },
     { "demo", tp_cmd_demo, "show the stack answering the kernel's ping in a private namespace",
         "tapir demo [--count N] [--verbose] [--log-level L]\n"
         "  --count N            pings to send, 1..100 (default 5)\n"
