@@ -71,8 +71,7 @@ apply_syn_opts(struct tp_tcb *tcb, const struct seg_ctx *c)
     if (mss > tcb->rcv_mss)
         mss = tcb->rcv_mss;                         /* our MTU - 40 (or TCP_MAXSEG) */
     tcb->snd_mss = (uint16_t)mss;
-    tcb->cwnd = 10u * mss;                          /* RFC 6928 */
-    tcb->ssthresh = UINT32_MAX;
+    tp_cc_init(tcb);
 }
 
 static void
@@ -404,11 +403,7 @@ ack_new_data(struct tp_tcb *tcb, uint32_t ack, struct tapir_time now)
     tcb->n_rtx = 0;
     tcb->n_dupacks = 0;
     tcb->soft_err = 0;
-    /* RFC 5681 3.1: slow start, then congestion avoidance (TODO(#4): CC module). */
-    if (tcb->cwnd < tcb->ssthresh)
-        tcb->cwnd += acked < tcb->snd_mss ? acked : tcb->snd_mss;
-    else
-        tcb->cwnd += (uint32_t)((uint64_t)tcb->snd_mss * tcb->snd_mss / tcb->cwnd) + 1;
+    tp_cc_on_ack(tcb, acked);
     tcb->persist = false;
     tcb->rtx_at = tcb->snd_una == tcb->snd_max ? TAPIR_TIME_NEVER
         : tapir_time_add(now, TAPIR_US(tcb->rto_us));
@@ -449,11 +444,7 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
         && tcb->snd_wnd > 0 && !tcb->persist && tcb->snd_max != tcb->snd_una
         && ++tcb->n_dupacks == 3) {
         /* RFC 5681 3.2: fast retransmit (recovery itself is issue 4's). */
-        uint32_t flight = tcb->snd_max - tcb->snd_una;
-
-        tcb->ssthresh = flight / 2 > 2u * tcb->snd_mss ? flight / 2 : 2u * tcb->snd_mss;
-        tcb->cwnd = tcb->ssthresh;
-        tcb->rtx_once = true;
+        tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;
     }
     if (c->len == 0)
         tp_stat_inc(st, TP_STAT_TCP_EXT_PURE_ACKS);

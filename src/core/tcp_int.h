@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/stack_int.h"
+#include "core/tcp_cc.h"
 #include "core/seq.h"
 #include "tapir/tcp.h"
 #include "wire/bytes.h"
@@ -75,7 +76,8 @@ struct tp_tcb {
     uint32_t snd_buf_seq;           /* sequence number of the first byte in snd */
     uint16_t snd_mss;               /* min(peer's MSS, our MTU - 40) */
     uint16_t rcv_mss;               /* the MSS we advertise */
-    uint32_t cwnd;                  /* bytes; NewReno-lite until issue 4 */
+    enum tp_cc_algo cc;             /* tcp_cc.h */
+    uint32_t cwnd;                  /* bytes */
     uint32_t ssthresh;
     uint8_t n_dupacks;
 
@@ -113,6 +115,7 @@ struct tp_tcb {
     uint32_t rtt_seq;
     struct tapir_time rtt_start;
     uint32_t n_rtx;                 /* consecutive retransmissions, reset by new ACKs */
+    struct tapir_time rtx_since;    /* when the segment now retransmitted was first sent */
     uint64_t total_retrans;
     uint64_t bytes_acked, bytes_received;
 

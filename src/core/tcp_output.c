@@ -51,7 +51,10 @@ wants_window_update(const struct tp_tcb *tcb)
     uint32_t edge = tcb->rcv_nxt + tp_tcp_rcv_window(tcb);
     uint32_t step = 2u * tcb->rcv_mss < tcb->rcv.cap / 2 ? 2u * tcb->rcv_mss : tcb->rcv.cap / 2;
 
-    return tcb->rcv.buf != NULL && tp_seq_geq(edge, tcb->rcv_adv + (step ? step : 1));
+    /* After the peer's FIN no more data comes: a window update would only
+     * reach a peer that may have closed already. */
+    return tcb->rcv.buf != NULL && !tcb->fin_rcvd
+        && tp_seq_geq(edge, tcb->rcv_adv + (step ? step : 1));
 }
 
 static void

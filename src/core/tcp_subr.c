@@ -41,6 +41,8 @@ tp_tcp_state_str(enum tapir_tcp_state s)
     return tapir_tcp_state_name(s);
 }
 
+_Static_assert(TAPIR_TCP_CLOSED == 0, "a zeroed TCB is CLOSED");
+
 /* The only assignment to tcb->state. */
 void
 tp_tcb_set_state(struct tp_tcb *tcb, enum tapir_tcp_state to)
@@ -229,8 +231,7 @@ tp_tcb_alloc(struct tapir_stack *st)
     tcb->st = st;
     tcb->index = idx;
     tcb->gen = gen;
-    tcb->in_use = true;
-    tcb->state = TAPIR_TCP_CLOSED;
+    tcb->in_use = true;             /* state: CLOSED, by the memset */
     tcb->heap_pos = TP_TCP_NONE;
     tcb->parent = tcb->acc_head = tcb->acc_tail = tcb->acc_next = TP_TCP_NONE;
     tcb->ev_prev = tcb->ev_next = TP_TCP_NONE;

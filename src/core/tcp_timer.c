@@ -169,9 +169,11 @@ rtx_gives_up(struct tp_tcb *tcb, struct tapir_time now)
     const struct tapir_tcp_config *c = &tcb->st->cfg.tcp;
     bool syn = tcb->state == TAPIR_TCP_SYN_SENT || tcb->state == TAPIR_TCP_SYN_RECEIVED;
 
-    (void)now;
     if (syn)
         return tcb->n_rtx >= c->syn_retries;
+    /* MUST-21: TCP_USER_TIMEOUT, when set, replaces R2 with a time. */
+    if (tcb->user_timeout_ms != 0)
+        return tapir_time_sub(now, tcb->rtx_since).us >= (int64_t)tcb->user_timeout_ms * 1000;
     if (tcb->n_rtx == c->r1)
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_R1_REACHED);   /* MUST-20 advice */
     return tcb->n_rtx >= c->r2;
@@ -199,6 +201,8 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
         return;
     }
     tp_stat_inc(st, TP_STAT_TCP_EXT_TIMEOUTS);
+    if (tcb->n_rtx == 0)
+        tcb->rtx_since = tapir_time_add(now, TAPIR_US(-tcb->rto_us));
     if (rtx_gives_up(tcb, now)) {
         tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_TIMEOUT);
         if (tcb->state == TAPIR_TCP_SYN_SENT || tcb->state == TAPIR_TCP_SYN_RECEIVED)
@@ -209,11 +213,7 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
     tcb->n_rtx++;
     tcb->rto_us = rto_clamp(tcb, tcb->rto_us * 2);
     tcb->rtt_timing = false;        /* Karn's rule */
-    /* RFC 5681 (4): after a timeout, one segment; ssthresh halves. */
-    tcb->ssthresh = (tcb->snd_max - tcb->snd_una) / 2;
-    if (tcb->ssthresh < 2u * tcb->snd_mss)
-        tcb->ssthresh = 2u * tcb->snd_mss;
-    tcb->cwnd = tcb->snd_mss;
+    tp_cc_on_rto(tcb);
     tcb->n_dupacks = 0;
     tcb->snd_nxt = tcb->snd_una;
     tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));

@@ -193,6 +193,29 @@ r2_ends_in_etimedout_and_r1_is_counted(void **state)
 }
 
 static void
+user_timeout_replaces_r2(void **state)
+{
+    struct th *h = harness(6, 3, 15, 60000);
+    uint32_t iss;
+    int l, s = open_with_rtt(h, 100, &iss, &l);
+
+    (void)state;
+    assert_int_equal(tapir_tcp_setsockopt(h->st, s, TAPIR_TCP_USER_TIMEOUT, 1000), 0);
+    tapir_tcp_send(h->st, s, "data", 4, 0);
+    th_poll(h);
+    th_expect(h, A | P, iss + 1, 1001, TH_ANY, 4);      /* sent at t */
+    th_advance_ms(h, 300);
+    th_expect(h, A | P, iss + 1, 1001, TH_ANY, 4);      /* t + 300 ms */
+    th_advance_ms(h, 600);
+    th_expect(h, A | P, iss + 1, 1001, TH_ANY, 4);      /* t + 900 ms */
+    th_advance_ms(h, 1200);                             /* t + 2100 ms > 1 s: give up */
+    th_expect_none(h);
+    assert_int_equal(tapir_tcp_error(h->st, s), -ETIMEDOUT);
+    tapir_tcp_close(h->st, s);
+    th_free(h);
+}
+
+static void
 fin_is_retransmitted(void **state)
 {
     struct th *h = harness(6, 3, 15, 60000);
@@ -296,6 +319,7 @@ main(void)
         cmocka_unit_test(syn_retries_end_in_etimedout),
         cmocka_unit_test(syn_ack_retries_drop_the_embryo),
         cmocka_unit_test(r2_ends_in_etimedout_and_r1_is_counted),
+        cmocka_unit_test(user_timeout_replaces_r2),
         cmocka_unit_test(fin_is_retransmitted),
         cmocka_unit_test(time_wait_is_2msl_and_restarted_by_a_retransmitted_fin),
         cmocka_unit_test(keepalive_probes_then_gives_up),
