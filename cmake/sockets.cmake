@@ -45,3 +45,11 @@ foreach(src ${TAPIR_EXAMPLES})
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples)
   target_link_libraries(example_${name} PRIVATE tapir_sock)
 endforeach()
+
+# src/api/*_test.c are globbed into cmocka tests by the top-level file,
+# which links them with libtapir only.
+foreach(t api_test)
+  if(TARGET ${t})
+    target_link_libraries(${t} PRIVATE tapir_sock)
+  endif()
+endforeach()

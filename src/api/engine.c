@@ -65,6 +65,7 @@ struct bsock {
     bool unix_full;                 /* our end's send buffer is full */
     bool rx_eof;                    /* we shut our write side (peer's FIN) */
     bool rx_dead;                   /* the program no longer reads: drop */
+    bool prog_reset;                /* it closed with unread data: reset */
     uint8_t *pend;                  /* read from the program, not yet taken */
     size_t pend_off, pend_len;
     int acc_fd;                     /* listener: a connection waiting to be sent */
@@ -354,7 +355,10 @@ bs_release(struct bsock *bs, int err)
     remember(eng, bs, err);
     if (err != 0)
         eng->stats[TP_ENGINE_STAT_RESETS]++;
-    tapir_tcp_close(eng->st, bs->h);
+    if (bs->prog_reset)
+        tapir_tcp_abort(eng->st, bs->h);
+    else
+        tapir_tcp_close(eng->st, bs->h);
     table_del(eng, bs);
     eng->nsocks--;
     tp_rt_watch_close(eng->rt, &bs->w);
@@ -428,8 +432,14 @@ bs_pump_tx(struct bsock *bs)
             tapir_tcp_shutdown(eng->st, bs->h, TAPIR_SHUT_WR);
             break;
         }
+        if (r < 0 && errno == ECONNRESET) {
+            /* The program closed its end with data unread in it: the
+             * kernel would reset the connection, and so do we. */
+            bs->prog_eof = bs->prog_reset = true;
+            break;
+        }
         if (r < 0)
-            break;                  /* EAGAIN; ECONNRESET shows up as HUP */
+            break;                  /* EAGAIN */
         moved += (size_t)r;
         n = tapir_tcp_send(eng->st, bs->h, eng->scratch, (size_t)r, 0);
         if (n == -EAGAIN)
