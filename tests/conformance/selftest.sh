@@ -5,6 +5,7 @@
 # script passes or fails with another reason.
 set -uo pipefail
 bin=${1:?usage: selftest.sh path/to/tapir-pktdrill}
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 cd "$(dirname "$0")/selftest" || exit 2
 status=0 n=0
 for f in *.pkt; do

@@ -546,6 +546,12 @@ match_one(struct pd_run *r, const struct pd_packet *p, const struct pd_sent *s, 
     if (parse_live(r, s, &lt) < 0)
         return -1;
     learn(r, p, &lt);
+    if (r->opts->verbose) {
+        char f[10];
+        flags_str(lt.flags, f);
+        pd_trace(r, "> sent %s seq %u ack %u win %u len %zu opts %d bytes at %lld us", f,
+            lt.seq - r->conn.local_off, lt.ack, lt.win, lt.plen, lt.olen, (long long)s->t_us);
+    }
     if (check_tcp(r, p, &lt) < 0)
         return -1;
     if (s->t_us < lo || s->t_us > hi)
@@ -569,7 +575,6 @@ pd_expect(struct pd_run *r, const struct pd_packet *p, int64_t lo_us, int64_t hi
         return pd_fail(r, "expected packet not sent by %.6f s", (double)hi_us / 1e6);
     rc = match_one(r, p, s, lo_us, hi_us);
     *at_us = s->t_us;
-    pd_trace(r, "> matched packet sent at %lld us", (long long)s->t_us);
     free(s->data);
     free(s);
     return rc;
