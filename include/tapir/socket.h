@@ -38,16 +38,21 @@ struct tapir_net_config {
     struct tapir_config stack;      /* address, prefix, MTU, TCP: see stack.h */
     const char *tun_name;           /* attach to this existing TUN device, or NULL */
     int link_fd;                    /* else this packet fd (borrowed; made non-blocking) */
+    unsigned linger_ms;             /* tapir_net_stop(): time left to closing connections */
 };
 
-/* Defaults: tapir_config_default(), log lines to stderr at WARN, no link. */
+/* Defaults: tapir_config_default(), log lines to stderr at WARN, no link,
+ * linger 2000 ms. */
 void tapir_net_config_default(struct tapir_net_config *cfg);
 
 /* Start a stack thread.  Returns 0 and *out, or a negative errno. */
 int tapir_net_start(const struct tapir_net_config *cfg, struct tapir_net **out);
 
-/* Stop the thread: every socket of the net is reset, as if the process
- * exited; fds the program still holds read end of file.  NULL allowed. */
+/* Stop the net as a process exit would end its sockets: each is closed
+ * (its connection finishes gracefully, or resets if data was left unread;
+ * fds the program still holds read end of file), then the thread waits
+ * until those connections are done, at most linger_ms, and stops; what
+ * is left is dropped.  NULL allowed. */
 void tapir_net_stop(struct tapir_net *net);
 
 /* A TCP socket of net: type is SOCK_STREAM, or-ed with SOCK_NONBLOCK and

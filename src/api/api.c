@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -37,6 +38,9 @@ struct tapir_net {
     pthread_t thread;
     int stop_fd;                    /* eventfd: tapir_net_stop() */
     struct tp_watch stop_w;
+    int linger_fd;                  /* timerfd: the end of the linger */
+    struct tp_watch linger_w;
+    bool stopping;
     char path[64];                  /* the engine's control socket */
     char prefix[80];                /* its pairs' peer names */
     pthread_mutex_t mu;
@@ -57,16 +61,67 @@ tapir_net_config_default(struct tapir_net_config *cfg)
     cfg->stack.log = tp_log_stack;
     cfg->stack.log_level = TAPIR_LOG_WARN;
     cfg->link_fd = -1;
+    cfg->linger_ms = 2000;
+}
+
+/* Every connection closed by now has delivered its data (or failed). */
+static bool
+quiet(struct tapir_net *net)
+{
+    struct tapir_tcp_info ti[32];
+    size_t n = tapir_tcp_snapshot(tp_rt_stack(net->rt), ti, 32);
+
+    if (n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (ti[i].state != TAPIR_TCP_CLOSED && ti[i].state != TAPIR_TCP_TIME_WAIT)
+            return false;
+    }
+    return true;
+}
+
+static int
+net_after(struct tp_rt *rt, void *ctx)
+{
+    struct tapir_net *net = ctx;
+    int n = tp_engine_after(rt, net->eng);
+
+    if (net->stopping && quiet(net))
+        tp_rt_stop(rt);
+    return n;
 }
 
 static void
+on_linger_end(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    (void)w;
+    (void)events;
+    tp_rt_stop(rt);
+}
+
+/* tapir_net_stop(): close every socket as an exiting process would, then
+ * stop once they are done, or at the end of the linger time. */
+static void
 on_stop(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
 {
+    struct tapir_net *net = w->ctx;
+    struct itimerspec its;
     uint64_t v;
 
     (void)events;
     (void)!read(w->fd, &v, sizeof(v));
-    tp_rt_stop(rt);
+    if (net->stopping)
+        return;
+    net->stopping = true;
+    tp_engine_close_all(net->eng);
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = net->cfg.linger_ms / 1000;
+    its.it_value.tv_nsec = (long)(net->cfg.linger_ms % 1000) * 1000000 + 1;
+    net->linger_w = (struct tp_watch){ .fd = net->linger_fd, .events = EPOLLIN,
+        .fn = on_linger_end, .ctx = net };
+    if (timerfd_settime(net->linger_fd, 0, &its, NULL) != 0
+        || tp_rt_watch_add(rt, &net->linger_w) != 0)
+        tp_rt_stop(rt);
 }
 
 static void
@@ -89,7 +144,8 @@ net_main(void *arg)
         started(net, err);
         return NULL;
     }
-    net->stop_w = (struct tp_watch){ .fd = net->stop_fd, .events = EPOLLIN, .fn = on_stop };
+    net->stop_w = (struct tp_watch){ .fd = net->stop_fd, .events = EPOLLIN, .fn = on_stop,
+        .ctx = net };
     if ((err = tp_rt_watch_add(net->rt, &net->stop_w)) != 0
         || (err = tp_engine_new(net->rt, net->path, geteuid(), &net->eng)) != 0) {
         tp_rt_free(net->rt);
@@ -98,6 +154,7 @@ net_main(void *arg)
     }
     snprintf(net->prefix, sizeof(net->prefix), "%s%d:%p:", TP_SOCK_PEER_PREFIX,
         (int)getpid(), (void *)net->eng);
+    tp_rt_set_after(net->rt, net_after, net);
     started(net, 0);
     if ((err = tp_rt_run(net->rt)) != 0)
         tp_err("tapir net: the loop failed: %s", strerror(-err));
@@ -153,6 +210,8 @@ net_free(struct tapir_net *net)
         tp_tun_close(&net->tun);
     if (net->stop_fd >= 0)
         close(net->stop_fd);
+    if (net->linger_fd >= 0)
+        close(net->linger_fd);
     pthread_cond_destroy(&net->cv);
     pthread_mutex_destroy(&net->mu);
     free(net);
@@ -172,7 +231,8 @@ tapir_net_start(const struct tapir_net_config *cfg, struct tapir_net **out)
     pthread_mutex_init(&net->mu, NULL);
     pthread_cond_init(&net->cv, NULL);
     snprintf(net->path, sizeof(net->path), "@tapir-api-%d-%p", (int)getpid(), (void *)net);
-    if ((net->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+    net->linger_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if ((net->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || net->linger_fd < 0) {
         err = -errno;
         goto fail;
     }

@@ -678,8 +678,8 @@ on_tapir_event(struct tp_engine *eng, const struct tapir_tcp_event *ev)
     }
 }
 
-static int
-eng_after(struct tp_rt *rt, void *ctx)
+int
+tp_engine_after(struct tp_rt *rt, void *ctx)
 {
     struct tp_engine *eng = ctx;
     struct tapir_tcp_event ev;
@@ -1190,9 +1190,18 @@ tp_engine_new(struct tp_rt *rt, const char *path, uid_t allow_uid, struct tp_eng
         tp_engine_free(eng);
         return err;
     }
-    tp_rt_set_after(rt, eng_after, eng);
+    tp_rt_set_after(rt, tp_engine_after, eng);
     *out = eng;
     return 0;
+}
+
+void
+tp_engine_close_all(struct tp_engine *eng)
+{
+    for (size_t i = 0; i < ENG_BUCKETS; i++) {
+        while (eng->by_ino[i] != NULL)
+            bs_release(eng->by_ino[i], 0);
+    }
 }
 
 void

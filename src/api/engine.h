@@ -50,9 +50,18 @@ enum tp_engine_stat {
  */
 int tp_engine_new(struct tp_rt *rt, const char *path, uid_t allow_uid, struct tp_engine **out);
 
-/* Close every socket (reset, like a process exit), the control socket,
+/* Close every socket as a process exit closes its fds: the connections
+ * finish gracefully (or reset, when data was left unread) under the
+ * stack's care.  Programs' ends read end of file. */
+void tp_engine_close_all(struct tp_engine *eng);
+
+/* Close every socket (reset), the control socket,
  * and remove a socket file.  NULL is allowed.  Not from a callback. */
 void tp_engine_free(struct tp_engine *eng);
+
+/* The runtime's after-hook the engine installs (ctx: the engine), for an
+ * owner that wraps it in a hook of its own. */
+int tp_engine_after(struct tp_rt *rt, void *ctx);
 
 /* Live sockets (connections, listeners, fresh sockets). */
 size_t tp_engine_nsocks(const struct tp_engine *eng);
