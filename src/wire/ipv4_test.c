@@ -322,6 +322,45 @@ emit_matches_known_bytes(void **state)
     assert_memory_equal(b, syn_pkt, 20);
 }
 
+static void
+error_names_are_distinct(void **state)
+{
+    (void)state;
+    assert_string_equal(tp_wire_err_str(TP_WIRE_OK), "ok");
+    assert_string_equal(tp_wire_err_str(TP_WIRE_TRUNCATED), "truncated");
+    assert_string_equal(tp_wire_err_str(TP_WIRE_BAD_CSUM), "bad checksum");
+    for (int i = 0; i < TP_WIRE_NERR; i++) {
+        assert_true(strlen(tp_wire_err_str((enum tp_wire_err)i)) > 0);
+        assert_string_not_equal(tp_wire_err_str((enum tp_wire_err)i), "unknown error");
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(tp_wire_err_str((enum tp_wire_err)i),
+                tp_wire_err_str((enum tp_wire_err)j));
+    }
+    assert_string_equal(tp_wire_err_str(TP_WIRE_NERR), "unknown error");
+}
+
+static void
+largest_header(void **state)
+{
+    uint8_t b[64];
+    struct tp_ipv4 ip;
+
+    (void)state;
+    memset(b, 1, sizeof(b));                        /* 40 bytes of NOP options */
+    memcpy(b, syn_pkt, 20);
+    b[0] = 0x4f;
+    tp_store_be16(b + 2, 64);
+    fix_csum(b);
+    assert_int_equal(tp_ipv4_parse(b, sizeof(b), &ip), TP_WIRE_OK);
+    assert_int_equal(ip.hdr_len, 60);
+    assert_int_equal(ip.opts_len, 40);
+    assert_ptr_equal(ip.payload, b + 60);
+    assert_int_equal(ip.payload_len, 4);
+    /* The checksum covers the options too. */
+    b[59] ^= 1;
+    assert_int_equal(tp_ipv4_parse(b, sizeof(b), &ip), TP_WIRE_BAD_CSUM);
+}
+
 int
 main(void)
 {
@@ -338,6 +377,8 @@ main(void)
         cmocka_unit_test(fragments_are_recognised),
         cmocka_unit_test(emit_parse_round_trip),
         cmocka_unit_test(emit_matches_known_bytes),
+        cmocka_unit_test(error_names_are_distinct),
+        cmocka_unit_test(largest_header),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
