@@ -97,6 +97,46 @@ def cmd_recv_server(port, out, ready):
     print("received %d bytes from %s:%d" % (len(data), peer[0], peer[1]))
 
 
+def cmd_sha_server(port, ready):
+    """Accept one connection, read until FIN, answer the sha256 of it."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", int(port)))
+    ls.listen(1)
+    ls.settimeout(TIMEOUT)
+    open(ready, "w").close()
+    s, _ = ls.accept()
+    s.settimeout(TIMEOUT)
+    data = recv_all(s)
+    s.sendall(hashlib.sha256(data).hexdigest().encode() + b"\n")
+    s.close()
+    print("read %d bytes until FIN, answered their sha256" % len(data))
+
+
+def cmd_exchange(host, port, path, out):
+    """Send a file while receiving; half-close after it; store what came."""
+    s = connect(host, port)
+    got = bytearray()
+
+    def reader():
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                return
+            got.extend(b)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    with open(path, "rb") as f:
+        s.sendall(f.read())
+    s.shutdown(socket.SHUT_WR)
+    t.join(TIMEOUT)
+    s.close()
+    with open(out, "wb") as f:
+        f.write(got)
+    print("sent %s, received %d bytes" % (path, len(got)))
+
+
 def echo_once(host, port, n, seed, results, idx):
     try:
         data = random.Random(seed).randbytes(n)
@@ -292,7 +332,8 @@ def main():
         "concurrent": cmd_concurrent, "chargen-check": cmd_chargen_check,
         "discard": cmd_discard, "http-keepalive": cmd_http_keepalive,
         "http-raw": cmd_http_raw, "http-big-head": cmd_http_big_head,
-        "slow-read": cmd_slow_read, "hold": cmd_hold,
+        "slow-read": cmd_slow_read, "hold": cmd_hold, "sha-server": cmd_sha_server,
+        "exchange": cmd_exchange,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         die("usage: tcpc.py %s ..." % "|".join(cmds))
