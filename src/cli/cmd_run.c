@@ -80,6 +80,7 @@ enum {
     OPT_HTTP_PORT,
     OPT_MAX_CONNS,
     OPT_KEEPALIVE,
+    OPT_USER_TIMEOUT,
     OPT_LISTEN = 'l',
 };
 
@@ -105,6 +106,7 @@ static const struct option run_longopts[] = {
     { "http-port", required_argument, NULL, OPT_HTTP_PORT },
     { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
     { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+    { "user-timeout", required_argument, NULL, OPT_USER_TIMEOUT },
     { "listen", no_argument, NULL, OPT_LISTEN },
     { NULL, 0, NULL, 0 },
 };
@@ -173,6 +175,9 @@ parse_more(struct run_opts *o, int c, const char *arg)
         return true;
     case OPT_KEEPALIVE:
         o->svc.keepalive_s = (uint32_t)tp_cli_uint("--keepalive", arg, 1, 7200);
+        return true;
+    case OPT_USER_TIMEOUT:
+        o->svc.user_timeout_ms = (uint32_t)tp_cli_uint("--user-timeout", arg, 1, 3600000);
         return true;
     default:
         return false;

@@ -19,7 +19,7 @@ const struct tp_cli_cmd tp_cli_cmds[] = {
         "          [--log-level L] [--netns-new] [--stats-on-exit FILE] [--pcap FILE]\n"
         "          [--impair SPEC] [--ctl PATH | --no-ctl] [--echo[=PORT]] [--discard[=PORT]]\n"
         "          [--chargen[=PORT]] [--http[=DIR]] [--http-port PORT] [--max-conns N]\n"
-        "          [--keepalive SECS]\n"
+        "          [--keepalive SECS] [--user-timeout MS]\n"
         "  --addr A             the stack's own IPv4 address\n"
         "  --peer B             the kernel's address on the device (A is its peer)\n"
         "  --dev NAME           the TUN device's name (default: chosen by the kernel)\n"
@@ -41,7 +41,8 @@ const struct tp_cli_cmd tp_cli_cmds[] = {
         "  --http-port PORT     the HTTP server's port (default 80)\n"
         "  --max-conns N        service connections open at once, 1..65536 (default 256)\n"
         "  --keepalive SECS     TCP keepalive on service connections: idle and interval\n"
-        "                       SECS, 3 probes\n" },
+        "                       SECS, 3 probes\n"
+        "  --user-timeout MS    service connections give up after MS without an ACK (R2)\n" },
     { "nc", tp_cmd_nc, "netcat over tapir: connect or listen, stdin to socket to stdout",
         "tapir nc [RUN OPTIONS] HOST PORT\n"
         "tapir nc [RUN OPTIONS] --listen PORT\n"

@@ -369,10 +369,13 @@ conn_new(struct tp_svc *svc, enum tp_svc_kind kind, int sock)
 }
 
 static void
-set_keepalive(struct tp_svc *svc, int s)
+set_options(struct tp_svc *svc, int s)
 {
     int idle = (int)svc->cfg.keepalive_s;
 
+    if (svc->cfg.user_timeout_ms != 0)
+        (void)tapir_tcp_setsockopt(svc->st, s, TAPIR_TCP_USER_TIMEOUT,
+            (int)svc->cfg.user_timeout_ms);
     if (idle == 0)
         return;
     (void)tapir_tcp_setsockopt(svc->st, s, TAPIR_TCP_KEEPIDLE, idle);
@@ -399,7 +402,7 @@ accept_all(struct tp_svc *svc, enum tp_svc_kind kind)
         }
         svc->conns[svc->n_conns++] = c;
         svc->stats[TP_SVC_STAT_ACCEPTED]++;
-        set_keepalive(svc, s);
+        set_options(svc, s);
         /* Data may have come with the handshake: no event will say so. */
         conn_pump(c);
     }

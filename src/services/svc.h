@@ -32,6 +32,7 @@ enum tp_svc_kind {
 struct tp_svc_config {
     uint32_t max_conns;             /* open service connections, at most */
     uint32_t keepalive_s;           /* 0: off; else idle and interval, 3 probes */
+    uint32_t user_timeout_ms;       /* 0: the stack's R2; else give up after this */
     const char *http_dir;           /* borrowed; NULL: generated content only */
 };
 

@@ -49,7 +49,7 @@ run_pid=
 run_pids=()
 run_cleanup() {
     for p in "${run_pids[@]}" $run_pid; do
-        kill -KILL "$p" 2>/dev/null || true
+        { kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
     done
     rm -rf "$tmp"
 }

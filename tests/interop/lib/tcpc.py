@@ -325,6 +325,24 @@ def cmd_hold(host, port, ready, secs):
     print("held")
 
 
+def cmd_drain(host, port, ready, secs):
+    """Read continuously for secs seconds (or until the connection ends)."""
+    s = connect(host, port)
+    s.settimeout(float(secs))
+    n = len(s.recv(1 << 16))
+    open(ready, "w").close()
+    end = time.time() + float(secs)
+    try:
+        while time.time() < end:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            n += len(b)
+    except OSError:
+        pass
+    print("read %d bytes" % n)
+
+
 def main():
     cmds = {
         "pattern-sha": cmd_pattern_sha, "make-file": cmd_make_file, "send": cmd_send,
@@ -333,7 +351,7 @@ def main():
         "discard": cmd_discard, "http-keepalive": cmd_http_keepalive,
         "http-raw": cmd_http_raw, "http-big-head": cmd_http_big_head,
         "slow-read": cmd_slow_read, "hold": cmd_hold, "sha-server": cmd_sha_server,
-        "exchange": cmd_exchange,
+        "exchange": cmd_exchange, "drain": cmd_drain,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         die("usage: tcpc.py %s ..." % "|".join(cmds))
