@@ -373,3 +373,21 @@ th_force_isn(struct th *h, uint32_t iss)
     h->st->tcp->isn_forced = true;
     h->st->tcp->isn_next = iss;
 }
+
+void
+th_inject_raw(struct th *h, const uint8_t *tcp, size_t len)
+{
+    struct tp_ipv4_out ip = { .ttl = 64, .proto = TP_IP_PROTO_TCP, .src = TH_REMOTE,
+        .dst = TH_LOCAL, .payload_len = (uint16_t)len };
+    uint8_t *pkt = malloc(20 + len);
+
+    assert_non_null(pkt);
+    memcpy(pkt + 20, tcp, len);
+    if (len >= 18) {
+        pkt[20 + 16] = pkt[20 + 17] = 0;
+        tp_store_be16(pkt + 20 + 16, tp_tcp_csum(TH_REMOTE, TH_LOCAL, pkt + 20, len));
+    }
+    tp_ipv4_emit(&ip, pkt);
+    tapir_stack_input(h->st, pkt, 20 + len, h->now);
+    free(pkt);
+}

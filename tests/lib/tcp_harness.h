@@ -67,6 +67,10 @@ void th_inject(struct th *h, const struct th_seg *s);
 void th_send(struct th *h, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
     const void *data, size_t len);
 
+/* Inject raw TCP bytes tcp[0..len) (borrowed) from the peer, with the IPv4
+ * header and the TCP checksum filled in (so malformed options can be sent). */
+void th_inject_raw(struct th *h, const uint8_t *tcp, size_t len);
+
 /* Inject an ICMP error of type/code from the peer quoting a TCP segment of
  * ours (ports h->lport -> h->rport, sequence number seq).  next_mtu is for
  * frag-needed. */

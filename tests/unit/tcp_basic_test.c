@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/tcp_harness.h"
+#include "wire/bytes.h"
 
 enum { A = TP_TCP_ACK, S = TP_TCP_SYN, F = TP_TCP_FIN, R = TP_TCP_RST, P = TP_TCP_PSH };
 
@@ -192,6 +193,36 @@ active_close_goes_through_fin_wait_and_time_wait(void **state)
     assert_int_equal(th_nsocks(h), 0);
 }
 
+static void
+malformed_segments_are_dropped_and_counted(void **state)
+{
+    struct th *h = *state;
+    uint32_t iss;
+    int l, c = th_passive_open(h, 80, 100, &l, &iss);
+    uint8_t seg[24] = { 0 };
+
+    tp_store_be16(seg, h->rport);
+    tp_store_be16(seg + 2, 80);
+    tp_store_be32(seg + 4, 101);
+    tp_store_be32(seg + 8, iss + 1);
+    seg[12] = 6 << 4;                           /* 24-byte header */
+    seg[13] = A;
+    tp_store_be16(seg + 14, 1000);
+    seg[20] = TP_TCPOPT_MSS;                    /* MSS with length 1: malformed */
+    seg[21] = 1;
+    th_inject_raw(h, seg, sizeof(seg));
+    assert_int_equal(th_stat(h, "TapirTcpInBadOpts"), 1);
+    seg[12] = 15 << 4;                          /* data offset past the segment */
+    th_inject_raw(h, seg, sizeof(seg));
+    th_inject_raw(h, seg, 12);                  /* shorter than a header */
+    assert_int_equal(th_stat(h, "TcpInErrs"), 3);
+    th_expect_none(h);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_ESTABLISHED);
+    tapir_tcp_abort(h->st, c);
+    tapir_tcp_close(h->st, l);
+    th_drain(h);
+}
+
 int
 main(void)
 {
@@ -204,6 +235,8 @@ main(void)
         cmocka_unit_test_setup_teardown(segment_to_closed_port_is_answered_with_rst, setup,
             teardown),
         cmocka_unit_test_setup_teardown(illegal_flags_are_dropped_and_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_segments_are_dropped_and_counted, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(active_close_goes_through_fin_wait_and_time_wait, setup,
             teardown),
     };
