@@ -81,20 +81,32 @@ export bin corpus mode
 tr '\n' '\0' < "$work/list" | xargs -0 -P "$jobs" -I{} bash -c 'run_one "$1"' _ {} \
     | sort -t$'\t' -k2 > "$results"
 
-# Expected failures: path<TAB>reason, '#' comments.
+# Expected failures: path<TAB>reason, '#' comments.  A reason that ends in
+# "[line N]" also pins where the script fails: failing earlier is a
+# regression (counted as an unexpected failure), later is progress.
 touch "$work/xfail"
-[ -f "$xfail" ] && grep -v '^\s*#' "$xfail" | awk -F'\t' 'NF >= 2 { print $1 }' > "$work/xfail"
+[ -f "$xfail" ] && grep -v '^\s*#' "$xfail" | awk -F'\t' 'NF >= 2 {
+    line = 0; if (match($2, /\[line [0-9]+\]$/)) line = substr($2, RSTART + 6, RLENGTH - 7)
+    print $1 "\t" line }' > "$work/xfail"
 
 what="conformance summary"
 [ "$own" = 1 ] && what="own-scripts summary"
 awk -F'\t' -v xf="$work/xfail" -v total="$total" -v mode="$mode" -v what="$what" '
-BEGIN { while ((getline l < xf) > 0) listed[l] = 1 }
+BEGIN { while ((getline l < xf) > 0) { split(l, f, "\t"); listed[f[1]] = 1; pin[f[1]] = f[2] + 0 } }
+function fail_line(why,   m) {
+    if (match(why, /:[0-9]+: /)) return substr(why, RSTART + 1, RLENGTH - 3) + 0
+    return 0
+}
 {
     v = $1; p = $2; d = p; sub(/\/[^\/]*$/, "", d); if (d == p) d = "."
     if (!(d in seen)) { seen[d] = 1; order[++nd] = d }
     n[d, v]++; all[v]++
     if (v == "FAIL" && !(p in listed)) { bad[++nbad] = p "\t" $3 }
-    if (v == "FAIL" && (p in listed)) xfails++
+    if (v == "FAIL" && (p in listed)) {
+        xfails++; at = fail_line($3)
+        if (pin[p] && at && at < pin[p]) bad[++nbad] = p "\t" "fails at line " at ", earlier than the listed line " pin[p] " (regression?): " $3
+        else if (pin[p] && at > pin[p]) later[++nlater] = p " (line " pin[p] " -> " at ")"
+    }
     if (v == "PASS" && (p in listed)) xpass[++nxp] = p
 }
 END {
@@ -103,8 +115,9 @@ END {
         printf "%-52s %6d %6d %6d\n", order[i], n[order[i], "PASS"], n[order[i], "FAIL"], n[order[i], "SKIP"]
     printf "%-52s %6d %6d %6d\n", "total", all["PASS"], all["FAIL"], all["SKIP"]
     for (i = 1; i <= nxp; i++) printf "unexpected pass (remove from the list): %s\n", xpass[i]
+    for (i = 1; i <= nlater; i++) printf "progress: fails later than listed (update the list): %s\n", later[i]
     for (i = 1; i <= nbad; i++) printf "UNEXPECTED FAILURE: %s\n", bad[i]
-    printf "expected failures: %d listed and failing, %d unexpected failures, %d unexpected passes\n", xfails, nbad, nxp
+    printf "expected failures: %d listed and failing, %d unexpected failures, %d unexpected passes, %d failing later\n", xfails, nbad, nxp, nlater
     printf "%s: pass %d / fail %d / skip %d of %d (%s mode)\n", what, all["PASS"], all["FAIL"], all["SKIP"], total, mode
     exit nbad > 0 ? 1 : 0
 }' "$results"
