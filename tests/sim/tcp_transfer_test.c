@@ -1,21 +1,16 @@
 /*
  * tests/sim/tcp_transfer_test.c -- reliable transfer between two tapir
- * stacks over impaired simulated links, for hundreds of seeds.
- *
- * Node 1 listens on port 5001, node 0 connects.  One side (or both at once)
- * sends N bytes of a seeded pattern and shuts down writing after the last
- * byte; the receiver checks every byte as it reads, and each side closes
- * once it has read the end of the stream (and sent everything).  A transfer
- * passes when every byte arrived exactly once and in order, neither
- * application saw an error, no RST was sent while the applications were
- * open, and, once TIME-WAIT has expired, neither stack holds a socket.
+ * stacks over impaired simulated links, for hundreds of seeds: the link
+ * configurations of loss, reordering, duplication, corruption and a
+ * bottleneck.  The transfer itself is tests/lib/sim_xfer.c; the stressful
+ * configurations (buffers, slow readers, small MTU, asymmetric loss) are
+ * tests/sim/tcp_transfer_stress_test.c.
  *
  * Environment: TAPIR_SIM_SEEDS (seeds per configuration, default 500),
  * TAPIR_SIM_SEED, TAPIR_SIM_CONFIG, TAPIR_SIM_SIZE, TAPIR_SIM_DIR (run one
  * case), TAPIR_SIM_TRACE=1 (print every packet), TAPIR_SIM_PCAP=file.
  * A failure prints a one-line command that reruns it alone.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,30 +22,7 @@
 
 #include <cmocka.h>
 
-#include "lib/sim.h"
-#include "wire/bytes.h"
-
-#define PORT 5001
-#define CHUNK 16384
-#define MAX_REPORTED 5              /* failures printed in full per configuration;
-                                     * the others get one line each */
-#define TRACE_LINES 40
-
-static const char *prog = "tcp_transfer_test";
-
-/* ---- configurations ----------------------------------------------------- */
-
-struct xfer_config {
-    const char *name;
-    struct sim_link_cfg link;       /* node 0 -> node 1, and back unless `back` */
-    const struct sim_link_cfg *back; /* node 1 -> node 0, if it differs */
-    bool strays;                    /* segments can arrive after their connection is gone */
-    uint32_t retries;               /* SYN retries and R2; 0: the stack's defaults */
-    uint32_t bufs;                  /* send and receive buffers; 0: the defaults */
-    uint16_t mtu;                   /* 0: 1500 */
-    uint32_t read_chunk;            /* > 0: applications read at most this many bytes */
-    int64_t read_every_us;          /* ... per tick of this period, not on each event */
-};
+#include "lib/sim_xfer.h"
 
 /* A stray segment (a duplicate, one held back, a retransmission whose ACK
  * was lost) may reach a stack after the connection closed, and a closed
@@ -62,9 +34,7 @@ struct xfer_config {
  * probability 0.49, so the default SYN retries (6) give up on about 1 % of
  * connections (0.51^7) and R2 (15) now and then; that configuration allows
  * more retransmissions.  At 10 % the defaults fail with odds below 1e-5. */
-static const struct sim_link_cfg lossy_back = { .loss = 0.2, .delay_us = 1000 };
-
-static const struct xfer_config configs[] = {
+static const struct sim_xfer_config configs[] = {
     { .name = "clean", .link = { .delay_us = 1000 } },
     { .name = "loss1", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true },
     { .name = "loss10", .link = { .loss = 0.10, .delay_us = 1000 }, .strays = true },
@@ -78,587 +48,20 @@ static const struct xfer_config configs[] = {
         .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, .strays = true },
     { .name = "bottleneck", .link = { .rate_bps = 10000000, .queue_bytes = 30000,
         .delay_us = 5000 }, .strays = true },
-    /* One direction clean, the other losing 20 %: data or its ACKs suffer. */
-    { .name = "asym", .link = { .delay_us = 1000 }, .back = &lossy_back, .strays = true },
-    /* 2 KB buffers: windows close and reopen all the time (RFC 9293 3.8.6). */
-    { .name = "smallbuf", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true,
-        .bufs = 2048 },
-    /* Applications drain 1000 bytes every 20 ms from 8 KB buffers: zero
-     * windows, window updates that may be lost, probes. */
-    { .name = "slowread", .link = { .loss = 0.02, .delay_us = 1000 }, .strays = true,
-        .bufs = 8192, .read_chunk = 1000, .read_every_us = 20000 },
-    /* A 576-byte MTU (RFC 9293 MUST-15's 536-byte MSS) with everything mixed. */
-    { .name = "mtu576", .link = { .loss = 0.03, .dup = 0.03, .reorder = 0.03, .reorder_us = 3000,
-        .corrupt = 0.01, .delay_us = 1000, .jitter_us = 500 }, .strays = true, .mtu = 576 },
 };
-
-enum dir { A2B, B2A, BOTH, NDIRS };
-static const char *const dir_names[NDIRS] = { "a2b", "b2a", "both" };
-
-/* ---- the pattern: byte k of a stream is a function of (key, k) ---------- */
-
-static uint64_t
-mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Byte k of a stream is byte (k mod 8) of mix64(key ^ k / 8), in host order
- * (sender and receiver share the host). */
-static void
-fill_pattern(uint64_t key, uint64_t off, uint8_t *buf, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len && ((off + i) & 7) != 0) {
-        uint64_t k = off + i, w = mix64(key ^ (k >> 3));
-
-        memcpy(buf + i, (const uint8_t *)&w + (k & 7), 1);
-        i++;
-    }
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w = mix64(key ^ ((off + i) >> 3));
-
-        memcpy(buf + i, &w, 8);
-    }
-    for (; i < len; i++) {
-        uint64_t k = off + i, w = mix64(key ^ (k >> 3));
-
-        memcpy(buf + i, (const uint8_t *)&w + (k & 7), 1);
-    }
-}
-
-/* ---- one transfer ------------------------------------------------------- */
-
-struct xfer;
-
-struct peer {
-    struct xfer *x;
-    int node;
-    int lsock;                      /* listener, node 1 only; -1 once closed */
-    int sock;                       /* the connection; -1 before and after */
-    bool connected;
-    bool sends;
-    uint64_t tx_total;
-    uint64_t tx_done;
-    bool shut;
-    uint64_t rx_done;
-    bool eof;
-    bool closed;
-    uint64_t tx_key;                /* pattern of what this side sends */
-    uint64_t rx_key;                /* ... and of what it receives */
-};
-
-struct xfer {
-    const struct xfer_config *cfg;
-    uint64_t seed;
-    uint64_t size;
-    enum dir dir;
-    struct sim *sim;
-    struct peer p[2];
-    uint64_t rst_open;              /* RSTs sent while an application was open */
-    uint64_t rst_after;             /* RSTs sent after both had closed */
-    char rst_what[160];
-};
-
-static bool
-apps_done(const struct xfer *x)
-{
-    return x->p[0].closed && x->p[1].closed && x->p[1].lsock < 0;
-}
-
-/* Read and check up to budget bytes (or all there is). */
-static void
-receive(struct sim *sim, struct peer *p, uint64_t budget)
-{
-    uint8_t buf[CHUNK], want[CHUNK];
-    long n;
-
-    while (!p->eof && budget > 0) {
-        size_t len = budget < CHUNK ? (size_t)budget : CHUNK;
-
-        n = tapir_tcp_recv(sim_stack(sim, p->node), p->sock, buf, len, 0);
-        if (n == -EAGAIN)
-            return;
-        if (n < 0) {
-            sim_fail(sim, "node %d: recv: %s after %" PRIu64 " bytes", p->node, strerror((int)-n),
-                p->rx_done);
-            return;
-        }
-        if (n == 0) {
-            p->eof = true;
-            return;
-        }
-        fill_pattern(p->rx_key, p->rx_done, want, (size_t)n);
-        for (long i = 0; i < n; i++) {
-            if (buf[i] != want[i]) {
-                sim_fail(sim, "node %d: byte %" PRIu64 " is 0x%02x, expected 0x%02x", p->node,
-                    p->rx_done + (uint64_t)i, buf[i], want[i]);
-                return;
-            }
-        }
-        p->rx_done += (uint64_t)n;
-        budget -= (uint64_t)n;
-    }
-}
-
-static void
-transmit(struct sim *sim, struct peer *p)
-{
-    struct tapir_stack *st = sim_stack(sim, p->node);
-    uint8_t buf[CHUNK];
-    long n;
-    int err;
-
-    while (p->tx_done < p->tx_total) {
-        size_t len = p->tx_total - p->tx_done < CHUNK ? (size_t)(p->tx_total - p->tx_done) : CHUNK;
-
-        fill_pattern(p->tx_key, p->tx_done, buf, len);
-        n = tapir_tcp_send(st, p->sock, buf, len, 0);
-        if (n == -EAGAIN)
-            return;
-        if (n <= 0 || (size_t)n > len) {
-            sim_fail(sim, "node %d: send of %zu bytes returned %ld after %" PRIu64, p->node, len,
-                n, p->tx_done);
-            return;
-        }
-        p->tx_done += (uint64_t)n;
-    }
-    if (p->sends && !p->shut) {
-        if ((err = tapir_tcp_shutdown(st, p->sock, TAPIR_SHUT_WR)) != 0)
-            sim_fail(sim, "node %d: shutdown: %s", p->node, strerror(-err));
-        p->shut = true;
-    }
-}
-
-/* Do what the connection allows: read, write, shut down, close. */
-static void
-pump(struct sim *sim, struct peer *p, bool may_read)
-{
-    const struct xfer_config *c = p->x->cfg;
-    int err;
-
-    if (may_read)
-        receive(sim, p, c->read_chunk != 0 ? c->read_chunk : UINT64_MAX);
-    transmit(sim, p);
-    if (p->eof && (p->shut || !p->sends) && !p->closed) {
-        if ((err = tapir_tcp_close(sim_stack(sim, p->node), p->sock)) != 0)
-            sim_fail(sim, "node %d: close: %s", p->node, strerror(-err));
-        p->closed = true;
-        p->sock = -1;
-    }
-}
-
-/* A slow application reads read_chunk bytes per tick, until it closes. */
-static void
-reader_tick(struct sim *sim, void *ctx)
-{
-    struct peer *p = ctx;
-
-    if (p->closed)
-        return;
-    if (p->connected && p->sock >= 0)
-        pump(sim, p, true);
-    if (!p->closed && sim_at(sim, sim_now(sim) + p->x->cfg->read_every_us, reader_tick, p) != 0)
-        sim_fail(sim, "node %d: cannot arm the reader", p->node);
-}
-
-static void
-accept_one(struct sim *sim, struct peer *p)
-{
-    struct tapir_stack *st = sim_stack(sim, p->node);
-    struct tapir_sockaddr peer;
-    int s, err;
-
-    s = tapir_tcp_accept(st, p->lsock, &peer);
-    if (s == -EAGAIN)
-        return;
-    if (s < 0) {
-        sim_fail(sim, "node %d: accept: %s", p->node, strerror(-s));
-        return;
-    }
-    if (peer.addr != sim_addr(sim, 0))
-        sim_fail(sim, "node %d: accepted a connection from %08" PRIx32, p->node, peer.addr);
-    p->sock = s;
-    p->connected = true;
-    if ((err = tapir_tcp_close(st, p->lsock)) != 0)
-        sim_fail(sim, "node %d: close of the listener: %s", p->node, strerror(-err));
-    p->lsock = -1;
-    pump(sim, p, p->x->cfg->read_every_us == 0);
-}
-
-static void
-on_event(struct sim *sim, int node, const struct tapir_tcp_event *ev, void *ctx)
-{
-    struct xfer *x = ctx;
-    struct peer *p = &x->p[node];
-    int err;
-
-    if (ev->sock == p->lsock && p->lsock >= 0) {
-        accept_one(sim, p);
-        return;
-    }
-    if (p->sock < 0 && node == 1 && p->lsock >= 0)
-        return;                     /* news of a connection not yet accepted */
-    if (ev->sock != p->sock || p->sock < 0) {
-        sim_fail(sim, "node %d: event 0x%x for socket %d, which the application does not hold",
-            node, ev->events, ev->sock);
-        return;
-    }
-    if (ev->events & TAPIR_EV_ERROR) {
-        err = tapir_tcp_error(sim_stack(sim, node), p->sock);
-        if (err != 0) {
-            sim_fail(sim, "node %d: socket error %s (events 0x%x)", node, strerror(-err),
-                ev->events);
-            return;
-        }
-    }
-    if (ev->events & (TAPIR_EV_WRITABLE | TAPIR_EV_READABLE))
-        p->connected = true;
-    if (p->connected)
-        pump(sim, p, x->cfg->read_every_us == 0);
-}
-
-static void
-tap(struct sim *sim, enum sim_tap_point where, int from, int to, const uint8_t *pkt,
-    size_t len, bool corrupted, void *ctx)
-{
-    struct xfer *x = ctx;
-    size_t ihl;
-
-    (void)to, (void)corrupted;
-    if (where != SIM_TAP_SEND || len < 40 || pkt[9] != 6)
-        return;
-    ihl = (size_t)(pkt[0] & 0x0f) * 4;
-    if (ihl + 20 > len || !(pkt[ihl + 13] & 0x04))
-        return;
-    if (apps_done(x)) {
-        x->rst_after++;
-    } else if (x->rst_open++ == 0) {
-        snprintf(x->rst_what, sizeof(x->rst_what), "node %d sent RST at t=%" PRId64 " us "
-            "(seq %" PRIu32 " ack %" PRIu32 ")", from, sim_now(sim), tp_load_be32(pkt + ihl + 4),
-            tp_load_be32(pkt + ihl + 8));
-    }
-}
-
-static size_t
-sockets_left(struct sim *sim, int node, struct tapir_tcp_info *info, size_t cap)
-{
-    return tapir_tcp_snapshot(sim_stack(sim, node), info, cap);
-}
-
-static bool
-all_closed(struct sim *sim, void *ctx)
-{
-    struct tapir_tcp_info info[4];
-
-    return apps_done(ctx) && sockets_left(sim, 0, info, 4) == 0
-        && sockets_left(sim, 1, info, 4) == 0;
-}
-
-static void
-stack_config(const struct xfer_config *c, struct tapir_config *sc)
-{
-    tapir_config_default(sc);
-    sc->tcp.msl_ms = 5000;              /* TIME-WAIT 10 s of virtual time */
-    sc->tcp.max_socks = 16;             /* one connection and a listener */
-    if (c->bufs != 0)
-        sc->tcp.sndbuf = sc->tcp.rcvbuf = c->bufs;
-    if (c->mtu != 0)
-        sc->mtu = c->mtu;
-    if (c->retries != 0) {
-        sc->tcp.syn_retries = c->retries;
-        sc->tcp.r2 = c->retries;
-        sc->tcp.rto_max_ms = 10000;     /* keeps a long backoff within virtual minutes */
-    }
-}
-
-/* Each case of a seed draws its own link randomness. */
-static uint64_t
-sim_seed_of(const struct xfer *x)
-{
-    return mix64(x->seed ^ mix64(x->size * NDIRS + (uint64_t)x->dir));
-}
-
-static int
-setup(struct xfer *x)
-{
-    struct sim_cfg sc = {
-        .seed = sim_seed_of(x), .max_time_us = 6LL * 3600 * 1000000, .max_events = 30000000,
-        .trace_cap = 1024,
-    };
-    struct tapir_config tc;
-    struct tapir_stack *a, *b;
-    int s, err;
-
-    stack_config(x->cfg, &tc);
-    if ((err = sim_new(&sc, &tc, &x->sim)) != 0)
-        return err;
-    sim_set_link(x->sim, 0, 1, &x->cfg->link);
-    sim_set_link(x->sim, 1, 0, x->cfg->back != NULL ? x->cfg->back : &x->cfg->link);
-    sim_set_tap(x->sim, tap, x);
-    sim_tcp_on_event(x->sim, 0, on_event, x);
-    sim_tcp_on_event(x->sim, 1, on_event, x);
-    for (int i = 0; i < 2; i++) {
-        struct peer *p = &x->p[i];
-
-        p->x = x;
-        p->node = i;
-        p->lsock = p->sock = -1;
-        p->sends = x->dir == BOTH || (i == 0) == (x->dir == A2B);
-        p->tx_total = p->sends ? x->size : 0;
-        p->tx_key = mix64(x->seed * 2 + (uint64_t)i);
-        p->rx_key = mix64(x->seed * 2 + (uint64_t)(1 - i));
-    }
-    for (int i = 0; i < 2 && x->cfg->read_every_us != 0; i++)
-        if ((err = sim_at(x->sim, x->cfg->read_every_us, reader_tick, &x->p[i])) != 0)
-            return err;
-    a = sim_stack(x->sim, 0);
-    b = sim_stack(x->sim, 1);
-    if ((s = tapir_tcp_socket(b)) < 0)
-        return s;
-    x->p[1].lsock = s;
-    if ((err = tapir_tcp_bind(b, s, (struct tapir_sockaddr){ 0, PORT })) != 0
-        || (err = tapir_tcp_listen(b, s, 4)) != 0)
-        return err;
-    if ((s = tapir_tcp_socket(a)) < 0)
-        return s;
-    x->p[0].sock = s;
-    err = tapir_tcp_connect(a, s, (struct tapir_sockaddr){ sim_addr(x->sim, 1), PORT });
-    return err == -EINPROGRESS ? 0 : err;
-}
-
-static uint64_t
-stat(struct sim *sim, int node, const char *name)
-{
-    for (size_t i = 0; i < tapir_stats_count(); i++)
-        if (strcmp(tapir_stats_name(i), name) == 0)
-            return tapir_stats_get(sim_stack(sim, node), i);
-    fail_msg("no counter named %s", name);
-    return 0;
-}
-
-/* The stacks' own counters agree with the run: each corrupted copy was
- * dropped by a checksum, one connection was opened at each end, and none
- * was reset or abandoned. */
-static void
-check_counters(struct xfer *x, int node, char *why, size_t cap)
-{
-    static const char *const zero[] = {
-        "TcpEstabResets", "TcpAttemptFails", "TcpExtTCPAbortOnTimeout",
-        "TcpExtTCPAbortOnClose", "TcpExtTCPAbortOnData",
-    };
-    const struct sim_link_stats *in = sim_link_stats(x->sim, 1 - node, node);
-    uint64_t bad = stat(x->sim, node, "IpInHdrErrors") + stat(x->sim, node, "TcpInErrs");
-    const char *opens = node == 0 ? "TcpActiveOpens" : "TcpPassiveOpens";
-
-    if (bad != in->delivered_corrupt) {
-        snprintf(why, cap, "node %d: IpInHdrErrors + TcpInErrs = %" PRIu64 ", but %" PRIu64
-            " corrupted copies were delivered", node, bad, in->delivered_corrupt);
-        return;
-    }
-    if (stat(x->sim, node, opens) != 1) {
-        snprintf(why, cap, "node %d: %s = %" PRIu64 ", expected 1", node, opens,
-            stat(x->sim, node, opens));
-        return;
-    }
-    for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
-        if (stat(x->sim, node, zero[i]) != 0) {
-            snprintf(why, cap, "node %d: %s = %" PRIu64 ", expected 0", node, zero[i],
-                stat(x->sim, node, zero[i]));
-            return;
-        }
-    }
-}
-
-/* The outcome, checked once the run has stopped: "" if all is well. */
-static void
-verdict(struct xfer *x, int rc, char *why, size_t cap)
-{
-    struct peer *p = x->p;
-
-    why[0] = '\0';
-    if (rc != 0)
-        snprintf(why, cap, "%s", sim_error(x->sim));
-    else if (x->rst_open != 0)
-        snprintf(why, cap, "%" PRIu64 " RST sent while open; first: %s", x->rst_open,
-            x->rst_what);
-    else if (x->rst_after != 0 && !x->cfg->strays)
-        snprintf(why, cap, "%" PRIu64 " RST sent after both closed on a link without strays",
-            x->rst_after);
-    else if (p[0].rx_done != p[1].tx_total || p[1].rx_done != p[0].tx_total)
-        snprintf(why, cap, "bytes: node 0 got %" PRIu64 " of %" PRIu64 ", node 1 got %" PRIu64
-            " of %" PRIu64, p[0].rx_done, p[1].tx_total, p[1].rx_done, p[0].tx_total);
-    else if (!p[0].eof || !p[1].eof)
-        snprintf(why, cap, "end of stream: node 0 %s, node 1 %s", p[0].eof ? "yes" : "no",
-            p[1].eof ? "yes" : "no");
-    for (int i = 0; i < 2 && why[0] == '\0'; i++)
-        check_counters(x, i, why, cap);
-}
-
-static void
-print_sockets(struct sim *sim, int node)
-{
-    struct tapir_tcp_info info[8];
-    size_t n = sockets_left(sim, node, info, 8);
-
-    fprintf(stderr, "  node %d: %zu socket(s)\n", node, n);
-    for (size_t i = 0; i < n && i < 8; i++)
-        fprintf(stderr, "    sock %d %s :%u > :%u snd_queue %" PRIu32 " rcv_queue %" PRIu32
-            " in_flight %" PRIu32 " cwnd %" PRIu32 " rto %" PRIu32 " us retrans %" PRIu64 "\n",
-            info[i].sock, tapir_tcp_state_name(info[i].state), info[i].local.port,
-            info[i].remote.port, info[i].snd_queue, info[i].rcv_queue, info[i].bytes_in_flight,
-            info[i].cwnd, info[i].rto_us, info[i].total_retrans);
-}
-
-static void
-report_failure(struct xfer *x, const char *why)
-{
-    const struct peer *p = x->p;
-
-    fprintf(stderr, "\nFAIL config %s seed %" PRIu64 " size %" PRIu64 " dir %s (sim seed %"
-        PRIu64 "): %s\n", x->cfg->name, x->seed, x->size, dir_names[x->dir], sim_seed_of(x), why);
-    fprintf(stderr, "  virtual time %" PRId64 " us, %" PRIu64 " events\n", sim_now(x->sim),
-        sim_events(x->sim));
-    for (int i = 0; i < 2; i++)
-        fprintf(stderr, "  app %d: sent %" PRIu64 "/%" PRIu64 "%s, received %" PRIu64 "%s%s\n", i,
-            p[i].tx_done, p[i].tx_total, p[i].shut ? " +FIN" : "", p[i].rx_done,
-            p[i].eof ? " +EOF" : "", p[i].closed ? ", closed" : "");
-    print_sockets(x->sim, 0);
-    print_sockets(x->sim, 1);
-    sim_trace_dump(x->sim, stderr, TRACE_LINES);
-    fprintf(stderr, "  rerun: TAPIR_SIM_SEED=%" PRIu64 " TAPIR_SIM_CONFIG=%s TAPIR_SIM_SIZE=%"
-        PRIu64 " TAPIR_SIM_DIR=%s TAPIR_SIM_TRACE=1 %s\n", x->seed, x->cfg->name, x->size,
-        dir_names[x->dir], prog);
-}
-
-struct tally {
-    uint64_t runs;
-    uint64_t failures;
-    uint64_t bytes;
-    uint64_t packets;
-    uint64_t lost;                  /* random loss, queue drops and corruption */
-    int64_t max_time_us;
-    uint64_t last_digest;           /* sim_digest() of the latest run */
-    char first[768];
-};
-
-/* One transfer; true if it passed. */
-static bool
-run_one(const struct xfer_config *c, uint64_t seed, uint64_t size, enum dir dir,
-    struct tally *t)
-{
-    struct xfer x = { .cfg = c, .seed = seed, .size = size, .dir = dir };
-    char why[512];
-    int rc, err;
-
-    err = setup(&x);
-    if (err != 0) {
-        snprintf(why, sizeof(why), "setup failed: %s", strerror(-err));
-        rc = SIM_ERR_FAILED;
-    } else {
-        rc = sim_run(x.sim, all_closed, &x);
-        verdict(&x, rc, why, sizeof(why));
-    }
-    t->runs++;
-    t->bytes += x.p[0].rx_done + x.p[1].rx_done;
-    if (x.sim != NULL) {
-        for (int i = 0; i < 2; i++) {
-            const struct sim_link_stats *ls = sim_link_stats(x.sim, i, 1 - i);
-
-            t->packets += ls->sent;
-            t->lost += ls->lost + ls->queue_drops + ls->corrupted;
-        }
-        if (sim_now(x.sim) > t->max_time_us)
-            t->max_time_us = sim_now(x.sim);
-        t->last_digest = sim_digest(x.sim);
-    }
-    if (why[0] != '\0') {
-        if (t->failures++ < MAX_REPORTED && x.sim != NULL)
-            report_failure(&x, why);
-        else
-            fprintf(stderr, "FAIL config %s seed %" PRIu64 " size %" PRIu64 " dir %s: %s\n",
-                c->name, seed, size, dir_names[dir], why);
-        if (t->first[0] == '\0')
-            snprintf(t->first, sizeof(t->first), "seed %" PRIu64 " size %" PRIu64 " dir %s: %s",
-                seed, size, dir_names[dir], why);
-    }
-    sim_free(x.sim);
-    return why[0] == '\0';
-}
-
-/* ---- which cases run ---------------------------------------------------- */
-
-static uint64_t
-env_u64(const char *name, uint64_t dflt)
-{
-    const char *v = getenv(name);
-
-    return v != NULL && *v != '\0' ? strtoull(v, NULL, 0) : dflt;
-}
-
-static const uint64_t small_sizes[] = { 0, 1, 1000, 65536 };
-#define MB_SEEDS 20                 /* seeds that also move 1 MB */
-#define MULTI_MB_SEEDS 3            /* ... and 4 MB */
-
-static bool
-dir_wanted(enum dir dir)
-{
-    const char *d = getenv("TAPIR_SIM_DIR");
-
-    return d == NULL || *d == '\0' || strcmp(d, dir_names[dir]) == 0;
-}
-
-/* Every case of one seed: the small sizes in each direction, and for the
- * first seeds 1 MB and 4 MB in a direction that rotates with the seed.
- * TAPIR_SIM_SIZE replaces all of these by one size. */
-static void
-run_seed(const struct xfer_config *c, uint64_t seed, struct tally *t)
-{
-    const char *only = getenv("TAPIR_SIM_SIZE");
-    enum dir rot = (enum dir)(seed % NDIRS);
-
-    if (only != NULL && *only != '\0') {
-        for (int d = 0; d < NDIRS; d++)
-            if (dir_wanted((enum dir)d))
-                run_one(c, seed, env_u64("TAPIR_SIM_SIZE", 0), (enum dir)d, t);
-        return;
-    }
-    for (size_t i = 0; i < sizeof(small_sizes) / sizeof(small_sizes[0]); i++)
-        for (int d = 0; d < NDIRS; d++)
-            if (dir_wanted((enum dir)d))
-                run_one(c, seed, small_sizes[i], (enum dir)d, t);
-    if (seed <= MB_SEEDS && dir_wanted(rot))
-        run_one(c, seed, 1u << 20, rot, t);
-    if (seed <= MULTI_MB_SEEDS && dir_wanted(rot))
-        run_one(c, seed, 4u << 20, rot, t);
-}
 
 static void
 run_config(void **state)
 {
-    const struct xfer_config *c = *state;
+    const struct sim_xfer_config *c = *state;
     const char *only = getenv("TAPIR_SIM_CONFIG");
-    uint64_t n_seeds = env_u64("TAPIR_SIM_SEEDS", 500);
-    uint64_t first = 1, last = n_seeds;
-    struct tally t = { 0 };
+    struct sim_xfer_tally t = { 0 };
 
     if (only != NULL && *only != '\0' && strcmp(only, c->name) != 0) {
         skip();
         return;
     }
-    if (getenv("TAPIR_SIM_SEED") != NULL)
-        first = last = env_u64("TAPIR_SIM_SEED", 1);
-    for (uint64_t seed = first; seed <= last; seed++)
-        run_seed(c, seed, &t);
-    printf("sim %-10s %6" PRIu64 " transfers, %" PRIu64 " failed; %.1f MB verified, %" PRIu64
-        " packets, %.2f %% lost on the links, longest %.3f s virtual\n", c->name, t.runs,
-        t.failures, (double)t.bytes / 1e6, t.packets,
-        t.packets ? 100.0 * (double)t.lost / (double)t.packets : 0.0,
-        (double)t.max_time_us / 1e6);
-    if (t.failures != 0)
+    if (sim_xfer_run_config(c, &t) != 0)
         fail_msg("config %s: %" PRIu64 " of %" PRIu64 " transfers failed; first: %s", c->name,
             t.failures, t.runs, t.first);
 }
@@ -668,8 +71,8 @@ run_config(void **state)
 static void
 a_seed_replays_the_same_transfer(void **state)
 {
-    const struct xfer_config *mixed = NULL;
-    struct tally a = { 0 }, b = { 0 }, other = { 0 };
+    const struct sim_xfer_config *mixed = NULL;
+    struct sim_xfer_tally a = { 0 }, b = { 0 }, other = { 0 };
 
     (void)state;
     if (getenv("TAPIR_SIM_CONFIG") != NULL || getenv("TAPIR_SIM_SEED") != NULL) {
@@ -680,9 +83,9 @@ a_seed_replays_the_same_transfer(void **state)
         if (strcmp(configs[i].name, "mixed") == 0)
             mixed = &configs[i];
     assert_non_null(mixed);
-    assert_true(run_one(mixed, 7, 65536, BOTH, &a));
-    assert_true(run_one(mixed, 7, 65536, BOTH, &b));
-    assert_true(run_one(mixed, 8, 65536, BOTH, &other));
+    assert_true(sim_xfer_one(mixed, 7, 65536, SIM_XFER_BOTH, &a));
+    assert_true(sim_xfer_one(mixed, 7, 65536, SIM_XFER_BOTH, &b));
+    assert_true(sim_xfer_one(mixed, 8, 65536, SIM_XFER_BOTH, &other));
     assert_true(a.last_digest == b.last_digest);
     assert_int_equal(a.packets, b.packets);
     assert_int_equal(a.max_time_us, b.max_time_us);
@@ -695,7 +98,7 @@ main(int argc, char **argv)
     struct CMUnitTest tests[sizeof(configs) / sizeof(configs[0]) + 1];
 
     (void)argc;
-    prog = argv[0];
+    sim_xfer_set_prog(argv[0]);
     for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
         tests[i] = (struct CMUnitTest){
             .name = configs[i].name,
