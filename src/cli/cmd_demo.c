@@ -1,7 +1,10 @@
 /*
  * src/cli/cmd_demo.c -- `tapir demo`: a stack on a TUN device in a private
- * network namespace, the kernel's ping against it, and a readable report.
- * Called by main.c; calls device.c, the runtime (src/linux) and ping(8).
+ * network namespace, the kernel's tools against it (ping; a TCP echo round
+ * trip and a 10 MB HTTP GET by the kernel's python3 and curl; a kernel
+ * listener that tapir connects out to), and a readable report.
+ * Called by main.c; calls device.c, the runtime (src/linux), the services
+ * (src/services) and ping(8), python3, curl.
  * Design notes (one thread, steps as a table, fork for the namespace) are
  * above demo_steps[] and run_demo().
  */
@@ -19,15 +22,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "cli/cli.h"
 #include "linux/clock.h"
 #include "linux/log.h"
+#include "services/nc.h"
 
 #define DEMO_DEV "tapir0"
 #define DEMO_ADDR 0xc0000201u       /* 192.0.2.1 (RFC 5737 TEST-NET-1): the stack */
 #define DEMO_PEER 0xc0000202u       /* 192.0.2.2: the kernel's end of the device */
 #define DEMO_MTU 1500
 #define OUT_CAP 16384               /* a tool's output kept for the report */
+#define DEMO_HTTP_PORT 80
+#define DEMO_ECHO_BYTES 65536
+#define DEMO_HTTP_BYTES (10u << 20)
+#define DEMO_OUT_PORT 7000          /* the kernel's listener for tapir's connection */
 
 extern char **environ;
 
@@ -82,6 +94,10 @@ struct demo {
     char detail[200];               /* the current step's one-line outcome */
     struct demo_proc proc;
     uint64_t echo_reps_before;
+    struct tp_svc *svc;             /* echo and HTTP on the stack */
+    struct tp_nc *nc;               /* tapir's connection out */
+    int out_file_fd;                /* what nc sends */
+    int null_fd;                    /* where nc writes what it receives */
 };
 
 static void run_steps(struct demo *d);
@@ -227,7 +243,7 @@ watch(struct demo_proc *p, struct tp_watch *w, int fd, tp_watch_fn *fn)
 }
 
 static int
-spawn(pid_t *pid, char *const argv[], int out_fd)
+spawn(pid_t *pid, char *const argv[], int in_fd, int out_fd)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -242,7 +258,10 @@ spawn(pid_t *pid, char *const argv[], int out_fd)
     sigaddset(&dfl, SIGTERM);
     sigaddset(&dfl, SIGUSR1);
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+    else
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, out_fd, STDERR_FILENO);
     posix_spawnattr_init(&attr);
@@ -276,7 +295,7 @@ arm_timeout(struct demo_proc *p)
  * limit.  Returns V_PENDING, or V_FAIL with the detail set.
  */
 static enum verdict
-proc_start(struct demo *d, char *const argv[], unsigned timeout_ms)
+proc_start_in(struct demo *d, char *const argv[], unsigned timeout_ms, int in_fd)
 {
     struct demo_proc *p = &d->proc;
     int fds[2], pidfd, err;
@@ -289,7 +308,7 @@ proc_start(struct demo *d, char *const argv[], unsigned timeout_ms)
         detail(d, "pipe: %s", strerror(errno));
         return V_FAIL;
     }
-    err = spawn(&p->pid, argv, fds[1]);
+    err = spawn(&p->pid, argv, in_fd, fds[1]);
     close(fds[1]);
     if (err != 0) {
         close(fds[0]);
@@ -314,6 +333,12 @@ proc_start(struct demo *d, char *const argv[], unsigned timeout_ms)
     }
     p->is_pending = true;
     return V_PENDING;
+}
+
+static enum verdict
+proc_start(struct demo *d, char *const argv[], unsigned timeout_ms)
+{
+    return proc_start_in(d, argv, timeout_ms, -1);
 }
 
 /* Interrupted while a tool runs: end it and let its step fail. */
@@ -381,9 +406,30 @@ step_device(struct demo *d)
     return V_PASS;
 }
 
+/* The runtime's after-hook: each TCP event to the services or to nc. */
+static int
+demo_after(struct tp_rt *rt, void *ctx)
+{
+    struct demo *d = ctx;
+    struct tapir_tcp_event ev;
+    int n = 0;
+
+    while (tapir_tcp_next_event(tp_rt_stack(rt), &ev)) {
+        n++;
+        if (d->svc != NULL && tp_svc_event(d->svc, &ev))
+            continue;
+        if (d->nc != NULL)
+            (void)tp_nc_event(d->nc, &ev);
+    }
+    if (d->nc != NULL)
+        n += tp_nc_tick(d->nc);
+    return n;
+}
+
 static enum verdict
 step_stack(struct demo *d)
 {
+    struct tp_svc_config sc = { .max_conns = 64 };
     struct tapir_config cfg;
     char a[16];
     int err;
@@ -393,8 +439,15 @@ step_stack(struct demo *d)
         detail(d, "tp_rt_new: %s", strerror(-err));
         return V_FAIL;
     }
-    detail(d, "serving %s/%u on %s", tapir_ipv4_str(cfg.addr, a), cfg.prefix_len,
-        d->tun.name);
+    if ((err = tp_svc_new(tp_rt_stack(d->rt), &sc, &d->svc)) != 0
+        || (err = tp_svc_listen(d->svc, TP_SVC_ECHO, 7)) != 0
+        || (err = tp_svc_listen(d->svc, TP_SVC_HTTP, DEMO_HTTP_PORT)) != 0) {
+        detail(d, "services: %s", strerror(-err));
+        return V_FAIL;
+    }
+    tp_rt_set_after(d->rt, demo_after, d);
+    detail(d, "%s/%u on %s; echo on port 7, HTTP on port %u", tapir_ipv4_str(cfg.addr, a),
+        cfg.prefix_len, d->tun.name, DEMO_HTTP_PORT);
     return V_PASS;
 }
 
@@ -441,6 +494,203 @@ ping_finish(struct demo *d, struct demo_proc *p)
     return V_PASS;
 }
 
+/* ---- TCP: echo, HTTP, tapir connecting out -------------------------------- */
+
+/* The kernel's python3 sends random bytes to port 7 and checks the echo. */
+#define ECHO_PY \
+    "import os, socket, sys, threading, time\n" \
+    "n = int(sys.argv[2]); data = os.urandom(n); got = bytearray()\n" \
+    "t0 = time.monotonic()\n" \
+    "s = socket.create_connection((sys.argv[1], 7), timeout=10)\n" \
+    "def rd():\n" \
+    "    while len(got) < n:\n" \
+    "        b = s.recv(65536)\n" \
+    "        if not b: break\n" \
+    "        got.extend(b)\n" \
+    "t = threading.Thread(target=rd); t.start(); s.sendall(data); t.join(10); s.close()\n" \
+    "ms = (time.monotonic() - t0) * 1000\n" \
+    "print('echo %d %d %.3f %s' % (n, len(got), ms, 'same' if bytes(got) == data else 'differ'))\n"
+
+static enum verdict
+step_echo(struct demo *d)
+{
+    char addr[16], n[16];
+    char *argv[] = { "python3", "-c", ECHO_PY, addr, n, NULL };
+
+    tapir_ipv4_str(d->dev.addr, addr);
+    snprintf(n, sizeof(n), "%u", DEMO_ECHO_BYTES);
+    return proc_start(d, argv, 15000);
+}
+
+static void
+terminate_output(struct demo_proc *p)
+{
+    p->out[p->out_len < OUT_CAP ? p->out_len : OUT_CAP - 1] = '\0';
+}
+
+static enum verdict
+echo_finish(struct demo *d, struct demo_proc *p)
+{
+    const char *s;
+    unsigned sent = 0, got = 0;
+    double ms = 0;
+    char same[8] = "";
+
+    terminate_output(p);
+    s = strstr(p->out, "echo ");
+    if (s == NULL || sscanf(s, "echo %u %u %lf %7s", &sent, &got, &ms, same) != 4) {
+        detail(d, "python3 gave no result (exit status %d)", WEXITSTATUS(p->status));
+        return V_FAIL;
+    }
+    if (got != sent || strcmp(same, "same") != 0) {
+        detail(d, "sent %u bytes, %u came back, %s", sent, got, same);
+        return V_FAIL;
+    }
+    detail(d, "%u KB from python3 echoed byte-exact in %.1f ms", sent / 1024, ms);
+    return V_PASS;
+}
+
+/* The kernel's curl fetches /bytes/N; sha256sum and python3 check it. */
+#define HTTP_SH \
+    "set -e\n" \
+    "f=$(mktemp /tmp/tapir-demo.XXXXXX); trap 'rm -f \"$f\"' EXIT\n" \
+    "curl -sf --max-time 30 -o \"$f\" -w 'curl %{size_download} %{speed_download} %{time_total}\\n' \"$1\"\n" \
+    "echo \"got $(sha256sum \"$f\" | cut -c1-64)\"\n" \
+    "python3 -c 'import hashlib, sys; n = int(sys.argv[1]); " \
+    "print(\"want\", hashlib.sha256((bytes(range(251)) * (n // 251 + 1))[:n]).hexdigest())' \"$2\"\n"
+
+static enum verdict
+step_http(struct demo *d)
+{
+    char url[64], addr[16], n[16];
+    char *argv[] = { "sh", "-c", HTTP_SH, "sh", url, n, NULL };
+
+    snprintf(url, sizeof(url), "http://%s:%u/bytes/%u", tapir_ipv4_str(d->dev.addr, addr),
+        DEMO_HTTP_PORT, DEMO_HTTP_BYTES);
+    snprintf(n, sizeof(n), "%u", DEMO_HTTP_BYTES);
+    return proc_start(d, argv, 40000);
+}
+
+static enum verdict
+http_finish(struct demo *d, struct demo_proc *p)
+{
+    const char *c, *g, *w;
+    unsigned long long size = 0;
+    double speed = 0, secs = 0;
+    char got[65] = "", want[65] = "";
+
+    terminate_output(p);
+    c = strstr(p->out, "curl ");
+    g = strstr(p->out, "got ");
+    w = strstr(p->out, "want ");
+    if (c == NULL || g == NULL || w == NULL || sscanf(c, "curl %llu %lf %lf", &size, &speed,
+            &secs) != 3 || sscanf(g, "got %64s", got) != 1 || sscanf(w, "want %64s", want) != 1) {
+        detail(d, "curl did not complete (exit status %d)", WEXITSTATUS(p->status));
+        return V_FAIL;
+    }
+    if (size != DEMO_HTTP_BYTES || strcmp(got, want) != 0) {
+        detail(d, "%llu bytes, sha256 %.16s..., want %.16s...", size, got, want);
+        return V_FAIL;
+    }
+    detail(d, "curl: %u MB at %.1f MB/s, sha256 %.12s ok", DEMO_HTTP_BYTES >> 20,
+        speed / 1e6, got);
+    return V_PASS;
+}
+
+/* The kernel listens (the demo made the socket; python3 accepts on its
+ * stdin), tapir connects out and sends a file; python3 checks its sha256. */
+#define OUT_PY \
+    "import hashlib, socket, sys, time\n" \
+    "ls = socket.socket(fileno=0); ls.settimeout(15)\n" \
+    "s, _ = ls.accept(); s.settimeout(15)\n" \
+    "h = hashlib.sha256(); n = 0; t0 = time.monotonic()\n" \
+    "while True:\n" \
+    "    b = s.recv(65536)\n" \
+    "    if not b: break\n" \
+    "    h.update(b); n += len(b)\n" \
+    "ms = (time.monotonic() - t0) * 1000\n" \
+    "s.close()\n" \
+    "w = hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest()\n" \
+    "print('recv %d %.3f %s %s' % (n, ms, h.hexdigest(), w))\n"
+
+/* The kernel's listening socket on its end of the device. */
+static int
+kernel_listener(const struct demo *d)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(DEMO_OUT_PORT),
+        .sin_addr.s_addr = htonl(d->dev.peer) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 1) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static enum verdict
+step_out(struct demo *d)
+{
+    static char exe[4096];
+    char *argv[] = { "python3", "-c", OUT_PY, exe, NULL };
+    struct tp_nc_config nc = { .remote = { d->dev.peer, DEMO_OUT_PORT } };
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    enum verdict v;
+    int lfd, err;
+
+    exe[n > 0 ? n : 0] = '\0';
+    if (n <= 0 || (d->out_file_fd = open(exe, O_RDONLY | O_CLOEXEC)) < 0
+        || (d->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+        detail(d, "cannot open the file to send: %s", strerror(errno));
+        return V_FAIL;
+    }
+    if ((lfd = kernel_listener(d)) < 0) {
+        detail(d, "kernel listener on port %u: %s", DEMO_OUT_PORT, strerror(errno));
+        return V_FAIL;
+    }
+    v = proc_start_in(d, argv, 30000, lfd);
+    close(lfd);                     /* python3 holds it now */
+    if (v != V_PENDING)
+        return v;
+    nc.in_fd = d->out_file_fd;
+    nc.out_fd = d->null_fd;
+    if ((err = tp_nc_new(d->rt, &nc, &d->nc)) != 0) {
+        proc_abort(&d->proc, "tapir could not start its connection");
+        return V_PENDING;           /* the abort finishes the step */
+    }
+    return V_PENDING;
+}
+
+static enum verdict
+out_finish(struct demo *d, struct demo_proc *p)
+{
+    const char *r;
+    unsigned long long n = 0;
+    double ms = 0;
+    char got[65] = "", want[65] = "";
+    int res = d->nc != NULL ? tp_nc_result(d->nc) : -EINVAL;
+
+    terminate_output(p);
+    r = strstr(p->out, "recv ");
+    if (r == NULL || sscanf(r, "recv %llu %lf %64s %64s", &n, &ms, got, want) != 4) {
+        detail(d, "the kernel listener gave no result (exit status %d)", WEXITSTATUS(p->status));
+        return V_FAIL;
+    }
+    if (res != 0 && res != -EINPROGRESS) {
+        detail(d, "tapir's connection failed: %s", strerror(-res));
+        return V_FAIL;
+    }
+    if (strcmp(got, want) != 0 || n == 0) {
+        detail(d, "%llu bytes arrived, sha256 %.12s..., want %.12s...", n, got, want);
+        return V_FAIL;
+    }
+    detail(d, "tapir -> python3: %.1f MB (its binary), %.0f MB/s, sha256 ok",
+        (double)n / 1e6, ms > 0 ? (double)n / 1e3 / ms : 0.0);
+    return V_PASS;
+}
+
 /*
  * The demo is this list of steps.  A step either finishes at once or starts
  * a kernel-side tool and finishes when the tool exits.  The stack, the steps
@@ -455,6 +705,9 @@ static const struct demo_step demo_steps[] = {
     { "device", step_device, NULL },
     { "stack", step_stack, NULL },
     { "ping", step_ping, ping_finish },
+    { "tcp-echo", step_echo, echo_finish },
+    { "http-get", step_http, http_finish },
+    { "tcp-out", step_out, out_finish },
 };
 
 #define N_STEPS (sizeof(demo_steps) / sizeof(demo_steps[0]))
@@ -516,6 +769,14 @@ teardown(struct demo *d)
     char took[32];
     bool ok = true;
 
+    tp_nc_free(d->nc);
+    d->nc = NULL;
+    tp_svc_free(d->svc);
+    d->svc = NULL;
+    if (d->out_file_fd >= 0)
+        close(d->out_file_fd);
+    if (d->null_fd >= 0)
+        close(d->null_fd);
     tp_rt_free(d->rt);
     d->rt = NULL;
     if (d->is_dev_up) {
@@ -563,6 +824,7 @@ demo_child(const struct demo_opts *o, int result_fd)
     d->dev = (struct tp_cli_dev){ .name = DEMO_DEV, .addr = DEMO_ADDR, .peer = DEMO_PEER,
         .mtu = DEMO_MTU };
     d->tun.fd = -1;
+    d->out_file_fd = d->null_fd = -1;
     run_steps(d);
     if (d->cur < N_STEPS) {
         err = tp_rt_run(d->rt);
@@ -574,8 +836,8 @@ demo_child(const struct demo_opts *o, int result_fd)
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     if (d->rt != NULL) {
-        printf("\n  counters that moved (stack and runtime):\n");
-        if (tp_cli_print_counters(stdout, d->rt, "    ") == 0)
+        printf("\n  counters that moved (stack, runtime, services):\n");
+        if (tp_cli_print_all_counters(stdout, d->rt, d->svc, "    ", false) == 0)
             printf("    (none)\n");
         printf("\n");
     }
@@ -631,7 +893,8 @@ print_header(void)
 {
     char a[16], p[16];
 
-    printf("tapir demo: the kernel pings tapir, a user-space TCP/IP stack, over a TUN device\n");
+    printf("tapir demo: the kernel's ping, python3 and curl against tapir, a user-space TCP/IP\n"
+        "stack, over a TUN device\n");
     printf("  setup: device %s in a private network namespace; stack %s, kernel %s "
         "(point-to-point), mtu %u\n\n", DEMO_DEV, tapir_ipv4_str(DEMO_ADDR, a),
         tapir_ipv4_str(DEMO_PEER, p), DEMO_MTU);

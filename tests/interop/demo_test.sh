@@ -11,7 +11,9 @@ fail() { echo "demo_test: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces and TUN"
 [ -c /dev/net/tun ] || skip "needs root for network namespaces and TUN (no /dev/net/tun)"
 unshare --net true 2>/dev/null || skip "needs root for network namespaces and TUN (unshare failed)"
-command -v ping >/dev/null || fail "ping is not installed (scripts/setup.sh)"
+for tool in ping python3 curl sha256sum; do
+    command -v $tool >/dev/null || fail "$tool is not installed (scripts/setup.sh)"
+done
 bin=${TAPIR_BIN:-$(dirname "$0")/../../build/bin}
 [ -x "$bin/tapir" ] || fail "no tapir binary in $bin (set TAPIR_BIN)"
 
@@ -32,6 +34,11 @@ snapshot >"$tmp/after"
 grep -Eq '^demo: all [0-9]+ steps passed$' "$tmp/out" || fail "no 'all steps passed' line"
 grep -Eq '^  PASS  ping +5/5 replies' "$tmp/out" || fail "ping step did not get 5/5 replies"
 grep -Eq '^ +IcmpOutEchoReps +5 ' "$tmp/out" || fail "the stack did not count 5 echo replies"
+grep -Eq '^  PASS  tcp-echo +64 KB from python3 echoed byte-exact' "$tmp/out" || fail "no TCP echo round trip"
+grep -Eq '^  PASS  http-get +curl: 10 MB at [0-9.]+ MB/s, sha256 [0-9a-f]{12} ok' "$tmp/out" || fail "no verified HTTP GET"
+grep -Eq '^  PASS  tcp-out +tapir -> python3: [0-9.]+ MB \(its binary\), [0-9]+ MB/s, sha256 ok' "$tmp/out" || fail "no verified transfer from tapir to the kernel"
+grep -Eq '^ +TcpActiveOpens +1 ' "$tmp/out" || fail "the stack did not count its active open"
+grep -Eq '^ +TcpPassiveOpens +2 ' "$tmp/out" || fail "the stack did not count 2 passive opens"
 ! grep -Eq '^  (FAIL|SKIP) ' "$tmp/out" || fail "a step failed or was skipped"
 diff -u "$tmp/before" "$tmp/after" >&2 || fail "the caller's namespace changed"
 echo "demo_test: ok"
