@@ -64,7 +64,7 @@ const struct tp_cli_cmd tp_cli_cmds[] = {
         "  --dev NAME           the stack on device NAME (/run/tapir/NAME.ctl)\n"
         "  --json               one JSON object with every counter\n"
         "  --all                also the counters that are zero\n" },
-    { "demo", tp_cmd_demo, "show the stack answering the kernel's ping in a private namespace",
+    { "demo", tp_cmd_demo, "ping, TCP echo, HTTP GET and a transfer out, in a private namespace",
         "tapir demo [--count N] [--verbose] [--log-level L]\n"
         "  --count N            pings to send, 1..100 (default 5)\n"
         "  --verbose            show the output of each tool the demo runs\n"

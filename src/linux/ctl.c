@@ -165,7 +165,7 @@ tp_ctl_open(struct tp_rt *rt, const char *path, tp_ctl_fn *fn, void *ctx,
     struct tp_ctl **out)
 {
     struct tp_ctl *ctl;
-    int fd, err;
+    int fd = -1, err;
 
     *out = NULL;
     if ((err = listen_at(path, &fd)) != 0)
