@@ -168,9 +168,41 @@ ts_ecr_live(struct pd_run *r, uint32_t script_ecr, uint32_t *live)
 
 /* ---- options ---------------------------------------------------------------------- */
 
-/* Encode opts; TS ecr and SACK edges are mapped only when inbound.  *ts_at
- * gets the offset of a TS option (or -1).  Returns the length, padded to 4
- * with EOL bytes, or -1. */
+/* One option at o[*n]; TS ecr and SACK edges are mapped only when
+ * inbound.  Returns 0, or -1 with the reason set. */
+static int
+encode_one(struct pd_run *r, const struct pd_packet *p, const struct pd_tcpopt *t, uint8_t *o,
+    int *n)
+{
+    uint32_t ecr = t->v2, off = p->outbound ? 0 : r->conn.local_off;
+
+    switch (t->kind) {
+    case PD_OPT_EOL: o[(*n)++] = OPTK_EOL; break;
+    case PD_OPT_NOP: o[(*n)++] = OPTK_NOP; break;
+    case PD_OPT_SACKOK: o[*n] = OPTK_SACKOK; o[*n + 1] = 2; *n += 2; break;
+    case PD_OPT_MSS: o[*n] = OPTK_MSS; o[*n + 1] = 4; st16(o + *n + 2, t->v1); *n += 4; break;
+    case PD_OPT_WSCALE: o[*n] = OPTK_WS; o[*n + 1] = 3; o[*n + 2] = (uint8_t)t->v1; *n += 3; break;
+    case PD_OPT_RAW: memcpy(o + *n, t->raw, (size_t)t->nraw); *n += t->nraw; break;
+    case PD_OPT_TS:
+        if (!p->outbound && ts_ecr_live(r, t->v2, &ecr) < 0)
+            return -1;
+        o[*n] = OPTK_TS; o[*n + 1] = 10; st32(o + *n + 2, t->v1); st32(o + *n + 6, ecr);
+        *n += 10;
+        break;
+    case PD_OPT_SACK:
+        o[*n] = OPTK_SACK; o[*n + 1] = (uint8_t)(2 + 8 * t->nsack);
+        for (int b = 0; b < t->nsack; b++) {
+            st32(o + *n + 2 + 8 * b, t->sack[b][0] + off);
+            st32(o + *n + 6 + 8 * b, t->sack[b][1] + off);
+        }
+        *n += 2 + 8 * t->nsack;
+        break;
+    }
+    return 0;
+}
+
+/* Encode the options of p; *ts_at gets the offset of a TS option (or -1).
+ * Returns the length, padded to 4 with EOL bytes, or -1. */
 static int
 encode_opts(struct pd_run *r, const struct pd_packet *p, uint8_t *o, int *ts_at)
 {
@@ -183,35 +215,10 @@ encode_opts(struct pd_run *r, const struct pd_packet *p, uint8_t *o, int *ts_at)
             : t->kind == PD_OPT_RAW ? t->nraw : 4;
         if (n + need > OPT_MAX)
             return pd_fail(r, "TCP options longer than %d bytes", OPT_MAX);
-        switch (t->kind) {
-        case PD_OPT_EOL: o[n++] = OPTK_EOL; break;
-        case PD_OPT_NOP: o[n++] = OPTK_NOP; break;
-        case PD_OPT_SACKOK: o[n++] = OPTK_SACKOK; o[n++] = 2; break;
-        case PD_OPT_MSS: o[n] = OPTK_MSS; o[n + 1] = 4; st16(o + n + 2, t->v1); n += 4; break;
-        case PD_OPT_WSCALE: o[n] = OPTK_WS; o[n + 1] = 3; o[n + 2] = (uint8_t)t->v1; n += 3; break;
-        case PD_OPT_TS: {
-            uint32_t ecr = t->v2;
-            if (!p->outbound && ts_ecr_live(r, t->v2, &ecr) < 0)
-                return -1;
+        if (t->kind == PD_OPT_TS)
             *ts_at = n;
-            o[n] = OPTK_TS; o[n + 1] = 10; st32(o + n + 2, t->v1); st32(o + n + 6, ecr);
-            n += 10;
-            break;
-        }
-        case PD_OPT_RAW:
-            memcpy(o + n, t->raw, (size_t)t->nraw);
-            n += t->nraw;
-            break;
-        case PD_OPT_SACK:
-            o[n] = OPTK_SACK; o[n + 1] = (uint8_t)(2 + 8 * t->nsack);
-            for (int b = 0; b < t->nsack; b++) {
-                uint32_t off = p->outbound ? 0 : r->conn.local_off;
-                st32(o + n + 2 + 8 * b, t->sack[b][0] + off);
-                st32(o + n + 6 + 8 * b, t->sack[b][1] + off);
-            }
-            n += 2 + 8 * t->nsack;
-            break;
-        }
+        if (encode_one(r, p, t, o, &n) < 0)
+            return -1;
     }
     while (n % 4)
         o[n++] = OPTK_EOL;
