@@ -78,6 +78,7 @@ struct sim_link {
     struct sim_link_cfg cfg;
     struct sim_link_stats st;
     int64_t busy_until_ns;          /* the bottleneck's transmitter is busy until */
+    int64_t burst_until;            /* a loss burst lasts until then */
 };
 
 struct sim_node {
@@ -538,6 +539,21 @@ bottleneck(struct sim_link *l, int64_t now, size_t len)
     return (l->busy_until_ns + 999) / 1000;
 }
 
+/* Random loss, and loss in bursts. */
+static bool
+lose(struct sim *sim, struct sim_link *l)
+{
+    const struct sim_link_cfg *c = &l->cfg;
+
+    if (sim->now >= l->burst_until && chance(sim, c->burst_enter)) {
+        l->burst_until = sim->now + 1 + upto(sim, 2 * c->burst_us);
+        l->st.bursts++;
+    }
+    if (sim->now < l->burst_until && chance(sim, c->burst_loss))
+        return true;
+    return chance(sim, c->loss);
+}
+
 /* Send p (which may be modified: corruption flips a bit in place). */
 static int
 link_send(struct sim *sim, int from, int to, uint8_t *p, size_t len)
@@ -558,7 +574,7 @@ link_send(struct sim *sim, int from, int to, uint8_t *p, size_t len)
     if (c->rate_bps != 0 && (depart = bottleneck(l, sim->now, len)) < 0) {
         l->st.queue_drops++;
         r->fate |= FATE_QDROP;
-    } else if (chance(sim, c->loss)) {
+    } else if (lose(sim, l)) {
         l->st.lost++;
         r->fate |= FATE_LOST;
     } else {

@@ -35,7 +35,15 @@ struct sim_link_cfg {
     int64_t delay_us;               /* fixed one-way propagation delay */
     int64_t jitter_us;              /* plus 0..jitter_us (uniform, may reorder) */
     uint64_t rate_bps;              /* serialisation rate; 0: no limit, no queue */
-    uint32_t queue_bytes;           /* bottleneck queue with rate_bps; tail drop */
+    uint32_t queue_bytes;           /* bottleneck queue with rate_bps; 0: 150000 */
+    /* Bursts of loss: with probability burst_enter a packet starts a burst
+     * lasting 0..2 x burst_us (uniform); packets sent during a burst, that
+     * one included, are lost with burst_loss.  Bursts are measured in time,
+     * not packets, so a quiet connection's retransmissions do not keep one
+     * alive for ever. */
+    double burst_enter;
+    int64_t burst_us;
+    double burst_loss;
 };
 
 /* Counters of one direction.  Invariant once nothing is in flight:
@@ -44,7 +52,8 @@ struct sim_link_stats {
     uint64_t sent;                  /* packets the source offered to the link */
     uint64_t sent_bytes;
     uint64_t queue_drops;           /* tail drops at the bottleneck queue */
-    uint64_t lost;                  /* random loss */
+    uint64_t lost;                  /* random loss, bursts included */
+    uint64_t bursts;                /* times the link turned bad */
     uint64_t corrupted;             /* packets with a flipped bit (before dup) */
     uint64_t duplicated;            /* extra copies made */
     uint64_t reordered;             /* packets held back */

@@ -318,6 +318,26 @@ sim_seed_of(const struct xfer *x)
     return mix64(x->seed ^ mix64(x->size * SIM_XFER_NDIRS + (uint64_t)x->dir));
 }
 
+/* An outage: the links lose everything, then come back as they were. */
+static void
+outage_begin(struct sim *sim, void *ctx)
+{
+    const struct sim_xfer_config *c = ctx;
+    struct sim_link_cfg down = c->link;
+
+    down.loss = 1.0;
+    sim_set_links(sim, 0, 1, &down);
+}
+
+static void
+outage_end(struct sim *sim, void *ctx)
+{
+    const struct sim_xfer_config *c = ctx;
+
+    sim_set_link(sim, 0, 1, &c->link);
+    sim_set_link(sim, 1, 0, c->back != NULL ? c->back : &c->link);
+}
+
 static int
 setup(struct xfer *x)
 {
@@ -348,6 +368,11 @@ setup(struct xfer *x)
         p->tx_key = mix64(x->seed * 2 + (uint64_t)i);
         p->rx_key = mix64(x->seed * 2 + (uint64_t)(1 - i));
     }
+    if (x->cfg->outage_at_us > 0
+        && ((err = sim_at(x->sim, x->cfg->outage_at_us, outage_begin, (void *)(uintptr_t)x->cfg)) != 0
+            || (err = sim_at(x->sim, x->cfg->outage_at_us + x->cfg->outage_us, outage_end,
+                (void *)(uintptr_t)x->cfg)) != 0))
+        return err;
     for (int i = 0; i < 2 && x->cfg->read_every_us != 0; i++)
         if ((err = sim_at(x->sim, x->cfg->read_every_us, reader_tick, &x->p[i])) != 0)
             return err;

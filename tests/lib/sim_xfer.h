@@ -31,6 +31,8 @@ struct sim_xfer_config {
     uint16_t mtu;                   /* 0: 1500 */
     uint32_t read_chunk;            /* > 0: applications read at most this many bytes */
     int64_t read_every_us;          /* ... per tick of this period, not on each event */
+    int64_t outage_at_us;           /* > 0: both directions lose everything ... */
+    int64_t outage_us;              /* ... for this long from then on */
 };
 
 

@@ -368,6 +368,58 @@ reordering_holds_packets_back_and_loses_none(void **state)
     }
 }
 
+/* Of the requests lost (never delivered), the share whose successor was
+ * lost too, in percent. */
+static unsigned
+lost_after_lost(const struct seen *s, int n)
+{
+    unsigned pairs = 0, both = 0;
+
+    for (int i = 0; i + 1 < n; i++) {
+        if (s->req_at[i] != 0)
+            continue;
+        pairs++;
+        if (s->req_at[i + 1] == 0)
+            both++;
+    }
+    return pairs ? 100 * both / pairs : 0;
+}
+
+static void
+loss_bursts_cluster_losses(void **state)
+{
+    /* One packet in 100 starts a burst of 250 us on average, 5 packets at
+     * one per 50 us: about 5 % of packets lost, nearly all next to another. */
+    struct sim_link_cfg bursty = { .delay_us = 100, .burst_enter = 0.01, .burst_us = 250,
+        .burst_loss = 1.0 };
+    struct sim_link_cfg uniform = { .delay_us = 100, .loss = 0.048 };
+
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        struct sim *sim = new_sim(21, 2);
+        struct pinger p = { .n = 4000, .gap_us = 50, .len = 64 };
+        struct seen *s = calloc(1, sizeof(*s));
+        const struct sim_link_stats *ls;
+
+        sim_set_link(sim, 0, 1, pass == 0 ? &bursty : &uniform);
+        sim_set_tap(sim, tap, s);
+        assert_int_equal(sim_at(sim, 0, ping_tick, &p), 0);
+        assert_int_equal(sim_run(sim, NULL, NULL), 0);
+        ls = sim_link_stats(sim, 0, 1);
+        in_range(ls->lost, 100, 300, "lost", 21);
+        check_conservation(sim, 0, 1);
+        if (pass == 0) {
+            in_range(ls->bursts, 20, 70, "bursts", 21);
+            in_range(lost_after_lost(s, 4000), 60, 100, "% lost after a loss (bursty)", 21);
+        } else {
+            assert_int_equal(ls->bursts, 0);
+            in_range(lost_after_lost(s, 4000), 0, 15, "% lost after a loss (uniform)", 21);
+        }
+        sim_free(sim);
+        free(s);
+    }
+}
+
 static void
 burst_at_t(struct sim *sim, void *ctx)
 {
@@ -560,6 +612,7 @@ main(void)
         cmocka_unit_test(corruption_flips_one_bit_and_the_stack_drops_it),
         cmocka_unit_test(reordering_holds_packets_back_and_loses_none),
         cmocka_unit_test(bottleneck_paces_and_tail_drops),
+        cmocka_unit_test(loss_bursts_cluster_losses),
         cmocka_unit_test(the_same_seed_replays_the_same_run),
         cmocka_unit_test(runs_are_bounded_in_time_and_events),
         cmocka_unit_test(a_failure_stops_the_run_with_its_reason),

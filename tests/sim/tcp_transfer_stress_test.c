@@ -2,7 +2,7 @@
  * tests/sim/tcp_transfer_stress_test.c -- the transfer of
  * tests/lib/sim_xfer.c under conditions that stress flow control and
  * segmentation rather than the link alone: asymmetric loss, tiny buffers,
- * applications that read slowly, a 576-byte MTU.  500 seeds each, like
+ * applications that read slowly, loss in bursts, an outage, a 576-byte MTU.  500 seeds each, like
  * tcp_transfer_test; the same environment variables select one case.
  */
 #include <inttypes.h>
@@ -33,6 +33,14 @@ static const struct sim_xfer_config configs[] = {
      * windows, window updates that may be lost, probes. */
     { .name = "slowread", .link = { .loss = 0.02, .delay_us = 1000 }, .strays = true,
         .bufs = 8192, .read_chunk = 1000, .read_every_us = 20000 },
+    /* One packet in 100 starts a burst of 0..4 ms that loses everything:
+     * several segments of one window lost together. */
+    { .name = "burst", .link = { .burst_enter = 0.01, .burst_us = 2000, .burst_loss = 1.0,
+        .delay_us = 1000 }, .strays = true },
+    /* Both directions dead for 4 s from t = 5 ms (just after the handshake):
+     * RTO backoff, then recovery when the link returns (R2 is not reached). */
+    { .name = "outage", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true,
+        .outage_at_us = 5000, .outage_us = 4000000 },
     /* A 576-byte MTU (RFC 9293 MUST-15's 536-byte MSS) with everything mixed. */
     { .name = "mtu576", .link = { .loss = 0.03, .dup = 0.03, .reorder = 0.03, .reorder_us = 3000,
         .corrupt = 0.01, .delay_us = 1000, .jitter_us = 500 }, .strays = true, .mtu = 576 },
