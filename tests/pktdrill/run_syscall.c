@@ -55,7 +55,7 @@ pd_symbol(const char *name, long long *out)
 static int
 eval(struct pd_run *r, const struct pd_expr *e, long long *out)
 {
-    long long a, b;
+    long long a = 0, b = 0;
 
     switch (e->kind) {
     case PD_E_INT:
@@ -90,7 +90,7 @@ is_ellipsis(const struct pd_expr *e)
 static int
 get_fd(struct pd_run *r, const struct pd_syscall *sc, int argi, struct pd_fd **out)
 {
-    long long fd;
+    long long fd = -1;
 
     if (sc->nargs <= argi)
         return pd_fail(r, "%s: missing fd argument", sc->name);
@@ -456,7 +456,7 @@ errno_name(long e)
 static int
 check_result(struct pd_run *r, const struct pd_syscall *sc, long rc)
 {
-    long long want, werr;
+    long long want = 0, werr = 0;
 
     if (is_ellipsis(sc->ret))
         return 0;
