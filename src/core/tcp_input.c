@@ -541,9 +541,10 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
     if (n < c->data_len)
         c->fin = false;
     if (off > 0) {
-        tp_reass_insert(tcb, c->seq, c->data, n);
+        bool held = tp_reass_insert(tcb, c->seq, c->data, n);
+
         tcb->ack_now = true;        /* RFC 5681 4.2: a duplicate ACK at once */
-        if (c->fin && !tcb->reass.has_fin) {
+        if (held && c->fin && !tcb->reass.has_fin) {
             tcb->reass.has_fin = true;
             tcb->reass.fin_seq = c->seq + n;
         }

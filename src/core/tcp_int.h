@@ -223,10 +223,12 @@ int tp_ring_iov(const struct tp_ring *r, uint32_t off, uint32_t len, struct tapi
 
 /* tcp_reass.c */
 void tp_reass_init(struct tp_reass *q);
-/* Take in-window data seq..seq+len beyond RCV.NXT (held in rcv): returns the
- * bytes now contiguous at RCV.NXT (to extend the ring by), or 0. */
-uint32_t tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);
-/* After the in-order data reached rcv_nxt: bytes that join from the queue. */
+/* Hold data[0..len) (borrowed), which starts at seq > RCV.NXT and fits the
+ * ring's free space: copied into the ring at its offset and recorded as a
+ * block.  Returns false, counted, if no block is left to record it. */
+bool tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);
+/* After in-order data advanced RCV.NXT: blocks that now touch it join the
+ * ring; advances RCV.NXT over them and returns how many bytes joined. */
 uint32_t tp_reass_pull(struct tp_tcb *tcb);
 bool tp_reass_empty(const struct tp_reass *q);
 

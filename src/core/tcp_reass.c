@@ -57,7 +57,7 @@ add_block(struct tp_reass *q, uint32_t left, uint32_t right)
     return true;
 }
 
-uint32_t
+bool
 tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len)
 {
     struct tapir_stack *st = tcb->st;
@@ -67,17 +67,17 @@ tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t 
 
     TP_ASSERT(tp_seq_gt(seq, tcb->rcv_nxt));
     if (len == 0)
-        return 0;
+        return true;
     for (uint8_t i = 0; i < q->n; i++)
         if (tp_seq_lt(seq, q->blk[i].right) && tp_seq_gt(seq + len, q->blk[i].left))
             overlaps = true;
     if (!add_block(q, seq, seq + len)) {
         tp_stat_inc(st, TP_STAT_TCP_EXT_OFO_DROP);
-        return 0;
+        return false;
     }
     tp_ring_write_at(&tcb->rcv, off, data, len);
     tp_stat_inc(st, overlaps ? TP_STAT_TCP_EXT_OFO_MERGE : TP_STAT_TCP_EXT_OFO_QUEUE);
-    return 0;
+    return true;
 }
 
 uint32_t

@@ -95,6 +95,23 @@ out_of_order_segments_are_reassembled(void **state)
 }
 
 static void
+fin_beyond_a_hole_waits_for_it(void **state)
+{
+    struct fx *f = *state;
+    struct th *h = f->h;
+
+    th_send(h, F | A, 1004, f->iss + 1, 65535, "def", 3);  /* data + FIN past a hole */
+    th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_ESTABLISHED);
+    th_send(h, A, 1001, f->iss + 1, 65535, "abc", 3);
+    th_expect(h, A, f->iss + 1, 1008, TH_ANY, 0);       /* the data and the FIN */
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_CLOSE_WAIT);
+    expect_read(f, "abcdef");
+    assert_int_equal(tapir_tcp_recv(h->st, f->s, (char[4]){ 0 }, 4, 0), 0);
+    done(f);
+}
+
+static void
 overlapping_segments_are_trimmed(void **state)
 {
     struct fx *f = *state;
@@ -308,6 +325,7 @@ main(void)
 #define T0(fn) cmocka_unit_test(fn)
     const struct CMUnitTest tests[] = {
         T(out_of_order_segments_are_reassembled),
+        T(fin_beyond_a_hole_waits_for_it),
         T(overlapping_segments_are_trimmed),
         T0(reassembly_is_capped),
         T0(zero_receive_window_then_window_update),
