@@ -51,6 +51,7 @@ enum {
     FATE_CORRUPT = 0x04,
     FATE_DUP = 0x08,
     FATE_HELD = 0x10,
+    FATE_FILTERED = 0x20,
 };
 
 /* One packet as sent, summarised for the trace. */
@@ -110,6 +111,8 @@ struct sim {
     uint64_t unroutable;
     sim_tap_fn *tap;
     void *tap_ctx;
+    sim_filter_fn *filter;
+    void *filter_ctx;
     bool failed;
     char err[1024];
     struct trace_rec *trace;
@@ -349,6 +352,8 @@ format_rec(const struct trace_rec *r, char *buf, size_t cap)
 
     tapir_ipv4_str(r->src, a);
     tapir_ipv4_str(r->dst, b);
+    if (r->fate & FATE_FILTERED)
+        n += (size_t)snprintf(fate + n, sizeof(fate) - n, " FILTERED");
     if (r->fate & FATE_QDROP)
         n += (size_t)snprintf(fate + n, sizeof(fate) - n, " QDROP");
     if (r->fate & FATE_LOST)
@@ -571,7 +576,10 @@ link_send(struct sim *sim, int from, int to, uint8_t *p, size_t len)
     pcap_write(sim, p, len);
     if (sim->tap != NULL)
         sim->tap(sim, SIM_TAP_SEND, from, to, p, len, false, sim->tap_ctx);
-    if (c->rate_bps != 0 && (depart = bottleneck(l, sim->now, len)) < 0) {
+    if (sim->filter != NULL && sim->filter(sim, from, to, p, len, sim->filter_ctx)) {
+        l->st.filtered++;
+        r->fate |= FATE_FILTERED;
+    } else if (c->rate_bps != 0 && (depart = bottleneck(l, sim->now, len)) < 0) {
         l->st.queue_drops++;
         r->fate |= FATE_QDROP;
     } else if (lose(sim, l)) {
@@ -848,6 +856,13 @@ sim_set_tap(struct sim *sim, sim_tap_fn *fn, void *ctx)
 {
     sim->tap = fn;
     sim->tap_ctx = ctx;
+}
+
+void
+sim_set_filter(struct sim *sim, sim_filter_fn *fn, void *ctx)
+{
+    sim->filter = fn;
+    sim->filter_ctx = ctx;
 }
 
 void

@@ -47,10 +47,11 @@ struct sim_link_cfg {
 };
 
 /* Counters of one direction.  Invariant once nothing is in flight:
- * sent == queue_drops + lost + delivered - duplicated. */
+ * sent == filtered + queue_drops + lost + delivered - duplicated. */
 struct sim_link_stats {
     uint64_t sent;                  /* packets the source offered to the link */
     uint64_t sent_bytes;
+    uint64_t filtered;              /* dropped by the test's filter (sim_set_filter) */
     uint64_t queue_drops;           /* tail drops at the bottleneck queue */
     uint64_t lost;                  /* random loss, bursts included */
     uint64_t bursts;                /* times the link turned bad */
@@ -152,6 +153,15 @@ int sim_inject(struct sim *sim, int from, const void *pkt, size_t len);
 void sim_set_tap(struct sim *sim, sim_tap_fn *fn, void *ctx);
 
 /*
+ * Scripted loss: fn sees each packet as its source sent it, before the
+ * link's own impairments, and returns true to drop it ("the third data
+ * segment", "every retransmission of sequence number X").  pkt is borrowed.
+ */
+typedef bool sim_filter_fn(struct sim *sim, int from, int to, const uint8_t *pkt, size_t len,
+    void *ctx);
+void sim_set_filter(struct sim *sim, sim_filter_fn *fn, void *ctx);
+
+/*
  * Run until done(sim, ctx) is true (checked after every step), or, with
  * done NULL, until nothing is left to happen.  Returns 0, or a SIM_ERR_*
  * value with the reason in sim_error().  A run may be resumed with another
@@ -167,7 +177,7 @@ const char *sim_error(const struct sim *sim);
 /*
  * The last trace_cap packets sent, one line each in tcpdump style with their
  * fate on the link: time, direction, addresses and ports, flags, seq, ack,
- * window, length, and "lost", "qdrop", "corrupt", "dup", "held".  last limits
+ * window, length, and FILTERED, QDROP, LOST, CORRUPT, HELD, DUP.  last limits
  * the lines printed (0: all kept).  With TAPIR_SIM_TRACE=1 in the
  * environment, every line is also printed to stderr as it happens.
  */

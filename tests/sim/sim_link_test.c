@@ -200,7 +200,8 @@ check_conservation(struct sim *sim, int from, int to)
 {
     const struct sim_link_stats *ls = sim_link_stats(sim, from, to);
 
-    assert_int_equal(ls->sent, ls->queue_drops + ls->lost + ls->delivered - ls->duplicated);
+    assert_int_equal(ls->sent,
+        ls->filtered + ls->queue_drops + ls->lost + ls->delivered - ls->duplicated);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -464,6 +465,37 @@ bottleneck_paces_and_tail_drops(void **state)
     free(s);
 }
 
+/* Drops the echo requests with an odd sequence number. */
+static bool
+odd_requests(struct sim *sim, int from, int to, const uint8_t *pkt, size_t len, void *ctx)
+{
+    (void)sim, (void)to, (void)ctx;
+    return from == 0 && len >= 28 && pkt[20] == TP_ICMP_ECHO && (tp_load_be16(pkt + 26) & 1);
+}
+
+static void
+a_filter_drops_exactly_the_packets_it_picks(void **state)
+{
+    struct sim *sim = new_sim(12, 2);
+    struct sim_link_cfg lc = { .delay_us = 500 };
+    struct pinger p = { .n = 100, .gap_us = 100, .len = 64 };
+    struct seen *s = calloc(1, sizeof(*s));
+
+    (void)state;
+    sim_set_links(sim, 0, 1, &lc);
+    sim_set_tap(sim, tap, s);
+    sim_set_filter(sim, odd_requests, NULL);
+    assert_int_equal(sim_at(sim, 0, ping_tick, &p), 0);
+    assert_int_equal(sim_run(sim, NULL, NULL), 0);
+    assert_int_equal(sim_link_stats(sim, 0, 1)->filtered, 50);
+    assert_int_equal(s->n_answered, 50);
+    for (int k = 0; k < 100; k++)
+        assert_int_equal(s->answered[k], k % 2 == 0);
+    check_conservation(sim, 0, 1);
+    sim_free(sim);
+    free(s);
+}
+
 static void
 the_same_seed_replays_the_same_run(void **state)
 {
@@ -613,6 +645,7 @@ main(void)
         cmocka_unit_test(reordering_holds_packets_back_and_loses_none),
         cmocka_unit_test(bottleneck_paces_and_tail_drops),
         cmocka_unit_test(loss_bursts_cluster_losses),
+        cmocka_unit_test(a_filter_drops_exactly_the_packets_it_picks),
         cmocka_unit_test(the_same_seed_replays_the_same_run),
         cmocka_unit_test(runs_are_bounded_in_time_and_events),
         cmocka_unit_test(a_failure_stops_the_run_with_its_reason),
