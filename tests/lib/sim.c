@@ -24,6 +24,7 @@
 #define SIM_DEFAULT_QUEUE_BYTES (100u * 1500u)
 #define SIM_DUP_SPREAD_US 100           /* a duplicate trails its original by 0..this */
 #define SIM_SERVICE_ROUNDS 10000        /* app <-> stack exchanges in one step */
+#define SIM_SAME_INSTANT 200000         /* steps at one instant before a livelock is called */
 
 enum ev_kind {
     EV_DELIVER,
@@ -101,6 +102,7 @@ struct sim {
     int64_t now;
     uint64_t next_seq;
     uint64_t n_events;
+    uint64_t n_same_instant;        /* steps taken since the clock last moved */
     struct sim_ev **heap;
     size_t heap_len;
     size_t heap_cap;
@@ -993,6 +995,11 @@ sim_run(struct sim *sim, sim_done_fn *done, void *ctx)
             return fail_with(sim, SIM_ERR_EVENTS, "event limit %" PRIu64 " reached",
                 sim->cfg.max_events);
         sim->n_events++;
+        if (t == sim->now && ++sim->n_same_instant > SIM_SAME_INSTANT)
+            return fail_with(sim, SIM_ERR_EVENTS, "livelock: %d steps without the clock "
+                "moving (a deadline that is always now?)", SIM_SAME_INSTANT);
+        if (t != sim->now)
+            sim->n_same_instant = 0;
         sim->now = t;
         if (t_ev <= t_poll)
             step_event(sim);

@@ -527,6 +527,13 @@ tick_forever(struct sim *sim, void *ctx)
     assert_int_equal(sim_at(sim, sim_now(sim) + 1000, tick_forever, ctx), 0);
 }
 
+static void
+tick_now_forever(struct sim *sim, void *ctx)
+{
+    (*(int *)ctx)++;
+    assert_int_equal(sim_at(sim, sim_now(sim), tick_now_forever, ctx), 0);
+}
+
 static bool
 never(struct sim *sim, void *ctx)
 {
@@ -557,6 +564,15 @@ runs_are_bounded_in_time_and_events(void **state)
     assert_int_equal(sim_run(sim, never, NULL), SIM_ERR_EVENTS);
     assert_int_equal(sim_events(sim), 100);
     assert_int_equal(ticks, 100);
+    sim_free(sim);
+
+    /* Something due at the same instant for ever: a livelock, not a hang. */
+    ticks = 0;
+    assert_int_equal(sim_new(&by_time, NULL, &sim), 0);
+    assert_int_equal(sim_at(sim, 7, tick_now_forever, &ticks), 0);
+    assert_int_equal(sim_run(sim, NULL, NULL), SIM_ERR_EVENTS);
+    assert_non_null(strstr(sim_error(sim), "livelock"));
+    assert_int_equal(sim_now(sim), 7);
     sim_free(sim);
 
     /* Nothing to do and a goal never reached: idle, not a hang. */
