@@ -78,6 +78,7 @@ struct eng_ctl {
     struct tp_engine *eng;
     struct tp_watch w;
     struct bsock *waiting;          /* its blocking connect */
+    bool refused;                   /* peer uid not allowed: answer EACCES */
     struct eng_ctl *prev, *next;
 };
 
@@ -1075,7 +1076,14 @@ ctl_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
     }
     if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
         n = -1;                     /* judged malformed by its length */
-    ctl_serve(c, &u.req, n, fd);
+    if (c->refused) {
+        struct tp_sock_rep rep = { .err = EACCES };
+
+        ctl_reply(c, &rep, -1);
+        tp_rt_watch_close(rt, w);
+    } else {
+        ctl_serve(c, &u.req, n, fd);
+    }
     if (fd >= 0)
         close(fd);
 }
@@ -1103,21 +1111,17 @@ on_ctl_listen(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
 
         if (fd < 0)
             return;
-        if (!peer_allowed(eng, fd) || eng->nctl >= ENG_MAX_CTL) {
-            struct eng_ctl tmp = { .eng = eng, .w = { .fd = fd } };
-            struct tp_sock_rep rep = { .err = EACCES };
-
-            eng->stats[TP_ENGINE_STAT_CTL_REFUSED]++;
-            rep.err = eng->nctl >= ENG_MAX_CTL ? EAGAIN : EACCES;
-            ctl_reply(&tmp, &rep, -1);
-            close(fd);
-            continue;
-        }
-        if ((c = calloc(1, sizeof(*c))) == NULL) {
+        if (eng->nctl >= ENG_MAX_CTL || (c = calloc(1, sizeof(*c))) == NULL) {
             close(fd);
             continue;
         }
         c->eng = eng;
+        /* A refused peer's request is read and answered EACCES: closing
+         * at once would show it a reset instead of the reason. */
+        if (!peer_allowed(eng, fd)) {
+            c->refused = true;
+            eng->stats[TP_ENGINE_STAT_CTL_REFUSED]++;
+        }
         c->w = (struct tp_watch){ .fd = fd, .events = EPOLLIN, .fn = ctl_on_event,
             .on_close = ctl_on_close, .ctx = c };
         if (tp_rt_watch_add(rt, &c->w) != 0) {

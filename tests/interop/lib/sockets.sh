@@ -41,9 +41,23 @@ sock_need() {
 tmp=$(mktemp -d "/tmp/tapir-$NAME.XXXXXX")
 tapird_pid=
 sock_pids=()
+# Every process left in this private namespace is one of ours (servers
+# started under timeout(1) would outlive a killed timeout): end them all,
+# found by the namespace itself.
 sock_cleanup() {
+    local me ns p
     for p in "${sock_pids[@]}" $tapird_pid; do
-        kill -KILL "$p" 2>/dev/null || true
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    me=$(readlink /proc/self/ns/net)
+    for _ in 1 2; do
+        for ns in /proc/[0-9]*/ns/net; do
+            p=${ns#/proc/}
+            p=${p%%/*}
+            [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+            [ "$(readlink "$ns" 2>/dev/null)" = "$me" ] && kill -KILL "$p" 2>/dev/null
+        done
+        sleep 0.1
     done
     rm -rf "$tmp"
 }

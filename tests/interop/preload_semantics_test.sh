@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# tests/interop/preload_semantics_test.sh -- the socket behaviours of an
+# unmodified program under `tapir exec` (lib/preload_semantics.py, run by
+# python3 against the kernel's TCP: connect modes, options, TCP_INFO,
+# readv/writev, sendmsg/recvmsg, MSG_PEEK, MSG_DONTWAIT, sendfile, poll,
+# select, epoll with a pipe, shutdown, dup/dup2/fork/exec, listen and
+# accept4 flags, loopback to the kernel); then what the daemon guarantees:
+#   - several programs at once;
+#   - a program killed with SIGKILL leaves no connection behind (the
+#     kernel peer sees the connection end, tapird ends with no socket);
+#   - a uid other than root and tapird's is refused (SO_PEERCRED), and a
+#     malformed request gets an error reply without disturbing others;
+#   - with no tapird, socket() fails at once with ECONNREFUSED and one
+#     line on stderr.
+# Needs root (exit 77 without); private namespace, bounded.
+set -euo pipefail
+NAME=preload_semantics_test
+. "$(dirname "$0")/lib/sockets.sh"
+sock_enter_ns 180 "$@"
+sock_need python3 setpriv timeout ss
+lib=$(cd "$(dirname "$0")/lib" && pwd)
+
+# The kernel's echo server: echoes each connection until EOF, then closes;
+# port 9101 holds connections and logs how each one ended.
+cat >"$tmp/kpeer.py" <<'PY'
+import socket, sys, threading
+def echo(c):
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        c.sendall(b)
+    c.close()
+def hold(c, log):
+    try:
+        b = c.recv(1)
+        how = "eof" if not b else "data"
+    except ConnectionResetError:
+        how = "reset"
+    with open(log, "a") as f: f.write(how + "\n")
+def serve(port, fn, *a):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], port)); s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=fn, args=(c,) + a, daemon=True).start()
+threading.Thread(target=serve, args=(9101, hold, sys.argv[2]), daemon=True).start()
+serve(9100, echo)
+PY
+timeout 150 python3 "$tmp/kpeer.py" $KADDR "$tmp/hold.log" &
+sock_pids+=($!)
+sock_wait_kernel_listen 9100
+sock_wait_kernel_listen 9101
+head -c 300000 /dev/urandom >"$tmp/blob"
+sock_start_tapird
+X() { "$TAPIR" exec --socket "$TAPIRD_SOCK" -- "$@"; }
+
+timeout 60 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 "$lib/preload_semantics.py" \
+    $KADDR $SADDR "$tmp/blob" >"$tmp/sem.out" 2>&1 \
+    || { cat "$tmp/sem.out" >&2; die "socket semantics under tapir exec"; }
+grep -q "^all ok" "$tmp/sem.out" || { cat "$tmp/sem.out" >&2; die "semantics script did not finish"; }
+sed "s/^/$NAME: /" "$tmp/sem.out"
+
+# Several programs at once: 8 clients, 1 MB each through the echo server.
+cat >"$tmp/many.py" <<'PY'
+import hashlib, os, socket, sys, threading
+d = os.urandom(1 << 20)
+c = socket.create_connection((sys.argv[1], 9100), timeout=20)
+got = []
+t = threading.Thread(target=lambda: got.extend(iter(lambda: c.recv(65536), b"")))
+t.start(); c.sendall(d); c.shutdown(socket.SHUT_WR); t.join()
+sys.exit(0 if b"".join(got) == d else 1)
+PY
+pids=()
+for i in $(seq 8); do
+    timeout 60 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 "$tmp/many.py" $KADDR &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || die "one of 8 concurrent programs failed"; done
+echo "$NAME: 8 programs at once, 1 MB echoed each, intact"
+
+# SIGKILL with connections open: the kernel peer sees them end.
+: >"$tmp/hold.log"
+cat >"$tmp/hold.py" <<'PY'
+import socket, sys, time
+cs = [socket.create_connection((sys.argv[1], 9101)) for _ in range(3)]
+print("connected", flush=True)
+time.sleep(60)
+PY
+"$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 "$tmp/hold.py" $KADDR >"$tmp/hold.out" &   # exec: $! is python
+victim=$!
+for _ in $(seq 100); do grep -q connected "$tmp/hold.out" 2>/dev/null && break; sleep 0.05; done
+grep -q connected "$tmp/hold.out" || die "the program to kill did not connect"
+kill -KILL $victim
+wait $victim 2>/dev/null || true
+for _ in $(seq 100); do [ "$(wc -l <"$tmp/hold.log")" -ge 3 ] && break; sleep 0.05; done
+[ "$(wc -l <"$tmp/hold.log")" -eq 3 ] || die "the kernel saw $(wc -l <"$tmp/hold.log")/3 connections end"
+echo "$NAME: SIGKILL: the kernel peer saw all 3 connections end ($(sort "$tmp/hold.log" | uniq -c | xargs))"
+
+# Refused uid: the socket file open to all, but SO_PEERCRED says nobody.
+chmod 0666 "$TAPIRD_SOCK"
+chmod 0755 "$tmp"
+out=$(timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups env \
+    LD_PRELOAD="${TAPIR_BIN%/bin}/lib/libtapir-preload.so" TAPIR_SOCKET="$TAPIRD_SOCK" \
+    python3 -c '
+import socket, errno
+try:
+    socket.socket(); print("created")
+except OSError as e:
+    print(errno.errorcode[e.errno])' 2>"$tmp/nobody.err") || true
+[ "$out" = EACCES ] || die "uid 65534 got '$out', want EACCES"
+grep -q "^tapir-preload: " "$tmp/nobody.err" || die "no stderr line for the refused uid"
+chmod 0660 "$TAPIRD_SOCK"
+echo "$NAME: uid 65534 refused with EACCES"
+
+# Malformed requests, then a normal program still works.
+python3 - "$TAPIRD_SOCK" <<'PY' || die "malformed requests"
+import socket, struct, sys
+for msg in (b"", b"x" * 7, b"\0" * 28, struct.pack("=IHH3iIHH", 0x74617073, 9, 1, 0, 0, 0, 0, 0, 0),
+            struct.pack("=IHH3iIHH", 0x74617073, 1, 77, 0, 0, 0, 0, 0, 0), b"y" * 4000):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.connect(sys.argv[1]); c.settimeout(5)
+    c.send(msg) if msg else c.shutdown(socket.SHUT_WR)
+    r = c.recv(512)
+    if msg:
+        magic, ver, op, err = struct.unpack_from("=IHHi", r)
+        assert err in (22, 93), (msg[:8], err)      # EINVAL, EPROTONOSUPPORT
+    else:
+        assert r == b""
+    c.close()
+PY
+timeout 20 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 "$tmp/many.py" $KADDR \
+    || die "a program failed after the malformed requests"
+echo "$NAME: malformed requests answered with errors; tapird still serves"
+
+sock_stop_tapird
+[ "$(sock_counter TapirSockBadRequests)" -ge 5 ] || die "bad requests not counted"
+
+# No tapird: fail fast, one line.
+start=$(date +%s%N)
+out=$(timeout 10 "$TAPIR" exec --socket "$tmp/none.sock" -- python3 -c '
+import socket, errno
+try:
+    socket.create_connection(("10.77.0.1", 9100)); print("connected")
+except OSError as e:
+    print(errno.errorcode[e.errno])' 2>"$tmp/none.err") || true
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$out" = ECONNREFUSED ] || die "without tapird: '$out', want ECONNREFUSED"
+[ "$(wc -l <"$tmp/none.err")" -eq 1 ] && grep -q "^tapir-preload: no tapird at" "$tmp/none.err" \
+    || die "without tapird, stderr was: $(cat "$tmp/none.err")"
+echo "$NAME: no tapird: ECONNREFUSED in $ms ms, stderr: $(cat "$tmp/none.err")"
+echo "$NAME: PASS"
