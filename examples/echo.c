@@ -129,7 +129,7 @@ static int
 run_client(struct tapir_net *net, const struct opts *o)
 {
     char host[32];
-    unsigned port;
+    unsigned port = 0;
     struct sockaddr_in sa = { .sin_family = AF_INET };
     uint8_t *out = malloc(o->bytes), *in = malloc(o->bytes);
     uint32_t x = 12345;
