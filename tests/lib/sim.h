@@ -77,7 +77,7 @@ struct sim_cfg {
 /* Return values of sim_run besides 0. */
 enum {
     SIM_ERR_TIME = -1000,           /* max_time_us passed before done */
-    SIM_ERR_EVENTS,                 /* max_events passed before done */
+    SIM_ERR_EVENTS,                 /* max_events passed, or a livelock at one instant */
     SIM_ERR_IDLE,                   /* nothing left to happen and not done */
     SIM_ERR_FAILED,                 /* sim_fail() was called, or the sim broke */
 };
