@@ -46,9 +46,12 @@ run "tapir -c -R <- kernel -s" "$tmp/r2" -- "$TAPIR" exec --socket "$TAPIRD_SOCK
     iperf3 -4 -c $KADDR -p 5201 -R
 
 # kernel client, tapir server.
-timeout 60 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- iperf3 -4 -s -p 5202 >"$tmp/ts.log" 2>&1 &
+timeout 60 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- iperf3 -4 -s -p 5202 --forceflush \
+    >"$tmp/ts.log" 2>&1 &
 sock_pids+=($!)
-sock_wait_tapir_listen 5202
+# Not a probe connection: iperf3 -s would take it for a test and be busy.
+for _ in $(seq 100); do grep -q "Server listening" "$tmp/ts.log" && break; sleep 0.05; done
+grep -q "Server listening" "$tmp/ts.log" || die "tapir iperf3 -s did not start: $(cat "$tmp/ts.log")"
 run "kernel -c -> tapir -s" "$tmp/r3" -- iperf3 -c $SADDR -p 5202
 run "kernel -c -R <- tapir -s" "$tmp/r4" -- iperf3 -c $SADDR -p 5202 -R
 
