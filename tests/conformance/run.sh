@@ -4,7 +4,7 @@
 # directory, then the total (docs/conformance.md).
 #
 #   run.sh --bin build/bin/tapir-pktdrill [--corpus DIR] [--mode strict|semantic]
-#          [--xfail FILE] [--results FILE] [--jobs N] [--own]
+#          [--xfail FILE] [--results FILE] [--summary FILE] [--jobs N] [--own]
 #
 # Each script runs in its own process (a crash fails that script only),
 # bounded by a timeout.  A failure listed in the expected-failure file
@@ -18,6 +18,7 @@ corpus="$here/../../../shared/conformance/freebsd-tcp-testsuite"
 mode=strict
 xfail="$here/expected-failures.txt"
 results=""
+summary=""
 jobs=$(nproc 2>/dev/null || echo 4)
 own=0
 
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --mode) mode=$2; shift 2 ;;
     --xfail) xfail=$2; shift 2 ;;
     --results) results=$2; shift 2 ;;
+    --summary) summary=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --own) own=1; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -91,6 +93,7 @@ touch "$work/xfail"
 
 what="conformance summary"
 [ "$own" = 1 ] && what="own-scripts summary"
+{
 awk -F'\t' -v xf="$work/xfail" -v total="$total" -v mode="$mode" -v what="$what" '
 BEGIN { while ((getline l < xf) > 0) { split(l, f, "\t"); listed[f[1]] = 1; pin[f[1]] = f[2] + 0 } }
 function fail_line(why,   m) {
@@ -121,3 +124,8 @@ END {
     printf "%s: pass %d / fail %d / skip %d of %d (%s mode)\n", what, all["PASS"], all["FAIL"], all["SKIP"], total, mode
     exit nbad > 0 ? 1 : 0
 }' "$results"
+} > "$work/summary"
+status=$?
+cat "$work/summary"
+[ -n "$summary" ] && cp "$work/summary" "$summary"
+exit $status
