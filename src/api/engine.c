@@ -889,6 +889,11 @@ op_setsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req 
     if (opt < 0)
         return ENOPROTOOPT;
     err = tapir_tcp_setsockopt(eng->st, bs->h, (enum tapir_tcp_opt)opt, req->arg[2]);
+    /* Buffer sizes are fixed once the connection has its buffers; the
+     * kernel takes a late change without complaint, and so do we. */
+    if (err == -EINVAL && bs->state != BS_FRESH && req->arg[2] >= 256
+        && (opt == TAPIR_SO_RCVBUF || opt == TAPIR_SO_SNDBUF))
+        return 0;
     return -err;
 }
 

@@ -78,6 +78,32 @@ done
 for p in "${pids[@]}"; do wait "$p" || die "one of 8 concurrent programs failed"; done
 echo "$NAME: 8 programs at once, 1 MB echoed each, intact"
 
+# No busy waiting: a program blocked in select() on 3 tapir connections, a
+# tapir listener and a pipe costs neither itself nor tapird CPU time.
+cat >"$tmp/idle.py" <<'PY'
+import os, select, socket, sys
+cs = [socket.create_connection((sys.argv[1], 9100)) for _ in range(3)]
+ls = socket.socket(); ls.bind(("0.0.0.0", 9300)); ls.listen(4)
+r, w = os.pipe()
+print("ready", flush=True)
+t0 = sum(os.times()[:2])
+got = select.select(cs + [ls, r], [], [], 2.0)
+print("idle-cpu-ms", round((sum(os.times()[:2]) - t0) * 1000), len(got[0]), flush=True)
+PY
+ticks() { awk '{ print $14 + $15 }' "/proc/$tapird_pid/stat"; }
+"$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 "$tmp/idle.py" $KADDR >"$tmp/idle.out" &
+idle=$!
+for _ in $(seq 100); do grep -q ready "$tmp/idle.out" 2>/dev/null && break; sleep 0.05; done
+t0=$(ticks)
+wait $idle || die "the idle program failed"
+t1=$(ticks)
+read -r _ prog_ms nready < <(grep idle-cpu-ms "$tmp/idle.out")
+[ "$nready" -eq 0 ] || die "select() saw $nready ready descriptors while idle"
+[ "$prog_ms" -le 20 ] || die "the program used $prog_ms ms of CPU in a 2 s select()"
+[ $((t1 - t0)) -le 2 ] || die "tapird used $((t1 - t0)) ticks of CPU in 2 idle seconds"
+echo "$NAME: idle 2 s in select() over tapir sockets and a pipe: program ${prog_ms} ms CPU," \
+    "tapird $((t1 - t0)) ticks"
+
 # SIGKILL with connections open: the kernel peer sees them end.
 : >"$tmp/hold.log"
 cat >"$tmp/hold.py" <<'PY'

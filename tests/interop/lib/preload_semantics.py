@@ -100,6 +100,7 @@ assert s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) > 500
 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) > 0
 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) > 0
 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE) == socket.SOCK_STREAM
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)   # late: accepted
 info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
 assert info[0] == 1, "tcpi_state %d" % info[0]             # TCP_ESTABLISHED
 rtt = struct.unpack_from("I", info, 68)[0]                   # tcpi_rtt
