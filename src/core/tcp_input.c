@@ -105,10 +105,6 @@ spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
     t->keepintvl_s = lst->keepintvl_s;
     t->keepcnt = lst->keepcnt;
     t->user_timeout_ms = lst->user_timeout_ms;
-    if (tp_tcb_alloc_bufs(t) != 0) {
-        tp_tcb_free(t);
-        return NULL;
-    }
     t->parent = lst->index;
     lst->n_synq++;
     return t;
@@ -350,6 +346,11 @@ ack_syn_received(struct tp_tcb *tcb, const struct seg_ctx *c)
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_LISTEN_DROPS);
         return SEG_DROP;            /* stays in SYN-RECEIVED; the SYN,ACK is resent */
     }
+    /* Buffers only for a completed handshake: a SYN flood costs TCB slots,
+     * not buffer memory.  Without memory the ACK is dropped (counted) and
+     * the handshake retried. */
+    if (tcb->snd.buf == NULL && tp_tcb_alloc_bufs(tcb) != 0)
+        return SEG_DROP;
     tcb->snd_wnd = c->h.window;
     tcb->snd_wl1 = c->h.seq;
     tcb->snd_wl2 = c->h.ack;

@@ -6,10 +6,13 @@
  *
  * Memory: the TCB array, the hash tables and the timer heap are allocated
  * by tp_tcp_init() for cfg.tcp.max_socks sockets.  A connection's send and
- * receive rings are allocated when it needs them (connect, or a SYN that a
- * listener accepts into its SYN queue) and freed with the TCB, so the total
- * is bounded by max_socks x (sndbuf + rcvbuf); every allocation is counted
- * (TapirTcpBufAllocs) and a failure is a counted drop (TapirTcpNoMem).
+ * receive rings are allocated when it needs them -- at connect(), or when
+ * a passive handshake completes (the final ACK; an embryo in the SYN queue
+ * holds no buffers) -- and freed with the TCB.  So the total is bounded by
+ * max_socks x (sndbuf + rcvbuf); the one allocation made during input is
+ * counted (TapirTcpBufAllocs) and a failure is a counted drop
+ * (TapirTcpNoMem).  Out-of-order data lives in the receive ring, so
+ * reassembly allocates nothing.
  */
 #ifndef TP_CORE_TCP_INT_H
 #define TP_CORE_TCP_INT_H

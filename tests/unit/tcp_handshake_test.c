@@ -212,6 +212,32 @@ listen_queues_are_bounded_and_counted(void **state)
 }
 
 static void
+embryos_hold_no_buffers(void **state)
+{
+    struct th *h = *state;
+    int l = tapir_tcp_socket(h->st), c;
+    uint32_t iss = 0;
+
+    tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 });
+    tapir_tcp_listen(h->st, l, 8);
+    for (int i = 0; i < 8; i++) {
+        h->rport = (uint16_t)(30000 + i);
+        syn_opts(h, S, 7, 0, true, 1460);
+        th_expect(h, S | A, TH_ANY, 8, TH_ANY, 0);
+        iss = h->last.seq;
+    }
+    assert_int_equal(th_stat(h, "TapirTcpBufAllocs"), 0);  /* a SYN flood costs slots only */
+    th_send(h, A, 8, iss + 1, 65535, NULL, 0);               /* the last one completes */
+    assert_int_equal(th_stat(h, "TapirTcpBufAllocs"), 1);
+    c = tapir_tcp_accept(h->st, l, NULL);
+    assert_true(c >= 0);
+    tapir_tcp_abort(h->st, c);
+    tapir_tcp_close(h->st, l);
+    th_drain(h);
+    assert_int_equal(th_nsocks(h), 0);
+}
+
+static void
 data_on_syn_is_dropped_and_counted(void **state)
 {
     struct th *h = *state;
@@ -376,6 +402,7 @@ main(void)
         T(retransmitted_syn_gets_the_syn_ack_again),
         T(ack_in_listen_gets_rst_and_rst_is_ignored),
         T(listen_queues_are_bounded_and_counted),
+        T(embryos_hold_no_buffers),
         T(data_on_syn_is_dropped_and_counted),
         T(segments_follow_the_peer_mss),
         T(nagle_holds_a_short_segment_until_the_ack),
