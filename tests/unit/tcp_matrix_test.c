@@ -39,11 +39,43 @@ struct conn {
     uint32_t snd_max;
 };
 
+/* SYN-RECEIVED by simultaneous open, so the socket has a handle. */
+static struct conn
+reach_syn_received(struct th *h)
+{
+    struct th_seg syn = { 0 };
+    struct tapir_sockaddr me;
+    struct conn c;
+
+    c.s = tapir_tcp_socket(h->st);
+    tapir_tcp_connect(h->st, c.s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
+    tapir_tcp_getsockname(h->st, c.s, &me);
+    h->lport = me.port;
+    h->rport = 6000;
+    th_poll(h);
+    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    c.iss = h->last.seq;
+    syn.flags = S;
+    syn.seq = 1000;
+    syn.win = 65535;
+    th_inject(h, &syn);
+    th_expect(h, S | A, c.iss, 1001, TH_ANY, 0);
+    c.rcv_nxt = 1001;
+    c.snd_una = c.snd_max = c.iss + 1;
+    return c;
+}
+
 static struct conn
 reach(struct th *h, enum tapir_tcp_state st)
 {
     struct conn c;
     int l;
+
+    if (st == TAPIR_TCP_SYN_RECEIVED) {
+        c = reach_syn_received(h);
+        assert_int_equal(th_state(h, c.s), st);
+        return c;
+    }
 
     c.s = th_passive_open(h, 80, 1000, &l, &c.iss);
     tapir_tcp_close(h->st, l);
@@ -104,6 +136,23 @@ want_inwin(enum tapir_tcp_state st, enum kind k)
 {
     bool had_fin = st == TAPIR_TCP_CLOSE_WAIT || st == TAPIR_TCP_CLOSING
         || st == TAPIR_TCP_LAST_ACK || st == TAPIR_TCP_TIME_WAIT;
+
+    if (st == TAPIR_TCP_SYN_RECEIVED) {
+        switch (k) {
+        case K_ACK:
+        case K_DATA:
+            return (struct want){ NONE, 0, TAPIR_TCP_ESTABLISHED };     /* handshake done */
+        case K_FIN:
+            return (struct want){ A, 1, TAPIR_TCP_CLOSE_WAIT };
+        case K_RST:
+        case K_RSTACK:
+            return (struct want){ NONE, 0, CLOSED_ };                   /* ECONNREFUSED */
+        case K_SYN:
+        case K_SYNACK:
+        case K_N:
+            break;
+        }
+    }
 
     switch (k) {
     case K_SYN:
@@ -181,7 +230,7 @@ run_case(enum tapir_tcp_state st, enum kind k, bool inwin)
             inwin ? "in window" : "old", tapir_tcp_state_name(th_state(h, c.s)),
             tapir_tcp_state_name(w.to));
     if (inwin && k == K_DATA && (st == TAPIR_TCP_ESTABLISHED || st == TAPIR_TCP_FIN_WAIT_1
-        || st == TAPIR_TCP_FIN_WAIT_2)) {
+        || st == TAPIR_TCP_FIN_WAIT_2 || st == TAPIR_TCP_SYN_RECEIVED)) {
         char buf[16];
 
         assert_int_equal(tapir_tcp_recv(h->st, c.s, buf, sizeof(buf), 0), 10);
@@ -200,6 +249,7 @@ run_state(enum tapir_tcp_state st)
     }
 }
 
+static void syn_received(void **state) { (void)state; run_state(TAPIR_TCP_SYN_RECEIVED); }
 static void established(void **state) { (void)state; run_state(TAPIR_TCP_ESTABLISHED); }
 static void fin_wait_1(void **state) { (void)state; run_state(TAPIR_TCP_FIN_WAIT_1); }
 static void fin_wait_2(void **state) { (void)state; run_state(TAPIR_TCP_FIN_WAIT_2); }
@@ -212,6 +262,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(syn_received),
         cmocka_unit_test(established),
         cmocka_unit_test(fin_wait_1),
         cmocka_unit_test(fin_wait_2),
