@@ -303,6 +303,16 @@ test_errors(void **state)
     tapir_close(ls);
 }
 
+static int
+listen_still(int ls)
+{
+    int v = 0;
+    socklen_t len = sizeof(v);
+
+    assert_int_equal(tapir_getsockopt(ls, SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
+    return v;
+}
+
 /* Malformed requests get an error reply and leave the engine serving. */
 static void
 test_malformed_requests(void **state)
@@ -335,6 +345,30 @@ test_malformed_requests(void **state)
     req.op = TP_SOCK_OP_GETSOCKNAME;    /* an fd that is not a tapir socket */
     assert_int_equal(tp_sc_call(path, &req, sizeof(req), p->link[0], &rep, NULL), 0);
     assert_int_equal(rep.err, EBADF);
+    /* 2000 random requests: random lengths and bytes, half of them with a
+     * valid header and a random op and args, some with a socket's fd.
+     * Each gets a reply; none may disturb the engine. */
+    srand(42);
+    for (int i = 0; i < 2000; i++) {
+        uint8_t raw[sizeof(req) + 16];
+        size_t n = (size_t)rand() % sizeof(raw) + 1;
+
+        for (size_t j = 0; j < sizeof(raw); j++)
+            raw[j] = (uint8_t)rand();
+        if (i % 2 == 0) {
+            n = sizeof(req);
+            memcpy(&req, raw, sizeof(req));
+            req.magic = TP_SOCK_MAGIC;
+            req.version = TP_SOCK_VERSION;
+            req.op = (uint16_t)(rand() % (TP_SOCK_OP_N + 2));
+            if (req.op == TP_SOCK_OP_SOCKET)
+                req.op = TP_SOCK_OP_GETSOCKNAME;
+            memcpy(raw, &req, sizeof(req));
+        }
+        assert_int_equal(tp_sc_call(path, raw, n, i % 3 == 0 ? -1 : ls, &rep, NULL), 0);
+        assert_int_equal(rep.magic, TP_SOCK_MAGIC);
+    }
+    assert_int_equal(listen_still(ls), 1);
     /* Still serving. */
     c = dial(p, 8003);
     a = tapir_accept(ls, NULL, NULL);
