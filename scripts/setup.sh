@@ -13,6 +13,7 @@ PACKAGES=(
     tshark                                         # pcap checks
     libpcap-dev                                    # writing --pcap files
     iperf3 nginx-light redis-server redis-tools    # programs run over tapird in tests
+    ethtool nftables                               # bench/throughput.sh: veth offloads off, loss without netem
 )
 
 missing=()
