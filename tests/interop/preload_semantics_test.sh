@@ -51,6 +51,21 @@ sock_pids+=($!)
 sock_wait_kernel_listen 9100
 sock_wait_kernel_listen 9101
 head -c 300000 /dev/urandom >"$tmp/blob"
+
+# Usage errors: one line on stderr and the CLI's exit statuses.
+expect_exit() {     # STATUS CMD...: exit status and a single stderr line
+    local want=$1 st=0
+    shift
+    "$@" >/dev/null 2>"$tmp/usage.err" || st=$?
+    [ "$st" -eq "$want" ] || die "'$*' exited $st, want $want"
+    [ "$(wc -l <"$tmp/usage.err")" -eq 1 ] || die "'$*' printed: $(cat "$tmp/usage.err")"
+}
+expect_exit 2 "$TAPIR" exec
+expect_exit 2 "$TAPIR" exec --bogus -- true
+expect_exit 127 "$TAPIR" exec -- /nonexistent/program
+expect_exit 2 "$TAPIRD" --addr 10.1.1.1
+expect_exit 2 "$TAPIRD" --addr 10.1.1.1 --peer 10.1.1.2 --mtu 9
+echo "$NAME: usage errors of tapir exec and tapird: one line, exit 2 (127: no such program)"
 sock_start_tapird
 X() { "$TAPIR" exec --socket "$TAPIRD_SOCK" -- "$@"; }
 
