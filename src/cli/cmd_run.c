@@ -615,6 +615,9 @@ run_main(int argc, char **argv, bool is_nc)
 
     parse(argc, argv, &o, is_nc);
     tp_log_set_level(o.level);
+    /* nc's stdout may be a pipe whose reader is gone: EPIPE ends the
+     * session with a message and the device is still removed. */
+    signal(SIGPIPE, SIG_IGN);
     if (o.netns_new && tp_cli_netns_new() != 0)
         return TP_EXIT_FAIL;
     if (tp_cli_dev_up(&o.dev, &tun, &nl) != 0)

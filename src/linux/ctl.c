@@ -74,7 +74,8 @@ static void
 write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        /* MSG_NOSIGNAL: a client that went away must not SIGPIPE the stack. */
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 
         if (n <= 0)
             return;                 /* the client went away or timed out */
