@@ -61,6 +61,37 @@ r=$($PY http-raw $SADDR $P 'GET / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n')
 [ "${r%% *}" = 413 ] || die "Content-Length 99999999: '$r', want 413"
 r=$($PY http-big-head $SADDR $P 20000) || die "big head: $r"
 [ "$r" = 413 ] || die "a 20000-byte request head: '$r', want 413"
+# 300 requests of random bytes (some with a request-like start), seeded:
+# each must get a 4xx/5xx answer or a close, never a crash or a hang.
+python3 - "$SADDR" $P <<'PYEOF' || die "random requests"
+import random, socket, sys
+rnd = random.Random(5)
+starts = [b"", b"GET ", b"GET /", b"GET / HTTP/1.1\r\n", b"HEAD /bytes/", b"GET /bytes/9 HTTP/9.9\r\n"]
+answered = 0
+for i in range(300):
+    body = rnd.choice(starts) + rnd.randbytes(rnd.randrange(0, 3000))
+    if rnd.random() < 0.5:
+        body += b"\r\n\r\n"
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+    try:
+        s.sendall(body)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except ConnectionResetError:
+        got = b""
+    s.close()
+    if got:
+        status = int(got.split(b" ", 2)[1])
+        assert 200 <= status < 600, got[:80]
+        answered += 1
+print("random requests: 300 sent, %d answered, the rest closed" % answered)
+PYEOF
+kill -0 $run_pid 2>/dev/null || die "tapir run died on random requests"
 got=$(timeout 10 curl -sf http://$SADDR:$P/bytes/1000 | sha256sum | cut -d' ' -f1)
 [ "$got" = "$(pattern_sha 1000)" ] || die "the server stopped serving after bad requests"
 echo "$NAME: 400, 405, 413 answered; still serving"
