@@ -101,8 +101,12 @@ say_unreachable(int err)
 
     if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
         return;
-    n = snprintf(line, sizeof(line), "tapir-preload: no tapird at %s (%s); start tapird or "
-        "set TAPIR_SOCKET\n", ctl_path, strerror(err));
+    if (err == EACCES)
+        n = snprintf(line, sizeof(line), "tapir-preload: tapird at %s refused uid %u (%s); "
+            "run as root or as tapird's user\n", ctl_path, (unsigned)getuid(), strerror(err));
+    else
+        n = snprintf(line, sizeof(line), "tapir-preload: no tapird at %s (%s); start tapird "
+            "or set TAPIR_SOCKET\n", ctl_path, strerror(err));
     if (n > 0)
         (void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
