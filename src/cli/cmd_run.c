@@ -199,9 +199,8 @@ static void
 check_opts(const struct run_opts *o)
 {
     const struct tp_cli_dev *d = &o->dev;
-    uint32_t mask;
-
     const char *cmd = o->is_nc ? "nc" : "run";
+    uint32_t mask;
 
     if (!o->has_addr)
         tp_cli_usage_fail("%s: --addr is required (the stack's address)", cmd);
@@ -241,15 +240,17 @@ nc_operands(struct run_opts *o, int argc, char **argv)
     int left = argc - optind;
 
     if (o->nc.listen) {
-        if (left != 1)
-            tp_cli_usage_fail(left == 0 ? "nc: --listen needs a PORT"
-                                        : "nc: unexpected argument '%s'", argv[optind + 1]);
+        if (left == 0)
+            tp_cli_usage_fail("nc: --listen needs a PORT");
+        if (left > 1)
+            tp_cli_usage_fail("nc: unexpected argument '%s'", argv[optind + 1]);
         o->nc.port = (uint16_t)tp_cli_uint("nc: PORT", argv[optind], 1, 65535);
         return;
     }
-    if (left != 2)
-        tp_cli_usage_fail(left < 2 ? "nc: HOST and PORT are required (or --listen PORT)"
-                                   : "nc: unexpected argument '%s'", argv[optind + 2]);
+    if (left < 2)
+        tp_cli_usage_fail("nc: HOST and PORT are required (or --listen PORT)");
+    if (left > 2)
+        tp_cli_usage_fail("nc: unexpected argument '%s'", argv[optind + 2]);
     o->nc.remote.addr = tp_cli_ipv4("nc: HOST", argv[optind]);
     o->nc.remote.port = (uint16_t)tp_cli_uint("nc: PORT", argv[optind + 1], 1, 65535);
 }
@@ -262,7 +263,7 @@ parse(int argc, char **argv, struct run_opts *o, bool is_nc)
 
     parse_defaults(o, is_nc);
     tp_cli_getopt_reset();
-    while ((c = tp_cli_getopt(argc, argv, is_nc ? "+:a:d:hlm:p:P:r:" : ":a:d:hm:p:P:r:",
+    while ((c = tp_cli_getopt(argc, argv, is_nc ? ":a:d:hlm:p:P:r:" : ":a:d:hm:p:P:r:",
                 run_longopts)) != -1) {
         if (parse_more(o, c, optarg))
             continue;

@@ -262,6 +262,13 @@ tp_nc_tick(struct tp_nc *nc)
 
     if (nc->result != -EINPROGRESS)
         return 0;
+    /* Connected without the event saying so (it may have been drained
+     * together with others): readiness is the truth. */
+    if (!nc->connected && nc->sock >= 0
+        && (tapir_tcp_readiness(nc->st, nc->sock) & TAPIR_EV_WRITABLE) != 0) {
+        nc->connected = true;
+        progress = true;
+    }
     nc_pump(nc, &progress);
     if (nc->result == -EINPROGRESS && nc->sock_eof && nc->shut_sent && is_wr_finished(nc))
         nc->result = 0;
