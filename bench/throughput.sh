@@ -92,10 +92,12 @@ BYTES=$((SIZE_MB * 1024 * 1024))
 NS_T=tpb-$$-tun NS_A=tpb-$$-a NS_B=tpb-$$-b
 TMP=$(mktemp -d /tmp/tpbench.XXXXXX)
 CTL=$TMP/tapir.ctl
-TAPIR_PID= PIDS=()
+TAPIR_PID='' PIDS=() CHILD=''
 
 cleanup() {
     local p
+    # timeout passes the TERM on to the transfer it watches.
+    if [ -n "$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null || true; fi
     if [ -n "$TAPIR_PID" ]; then kill -TERM "$TAPIR_PID" 2>/dev/null || true; fi
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -190,8 +192,7 @@ start_tapir() { # [--impair SPEC]
         --discard --chargen --ctl "$CTL" --log-level warn "$@" \
         >"$TMP/tapir.out" 2>"$TMP/tapir.err" &
     TAPIR_PID=$!
-    local i
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         "$TAPIR" stats --ctl "$CTL" >/dev/null 2>&1 && return 0
         kill -0 "$TAPIR_PID" 2>/dev/null || break
         sleep 0.1
@@ -221,8 +222,14 @@ measure() {
         hook+=" '$TAPIR' stats --ctl '$CTL'; "
     fi
     hook+="echo '  kernel side (ss -tin):'; ss -tin"
-    out=$(FLOW_ON_STALL=$hook timeout $((LIMIT + 30)) \
-        ip netns exec "$ns" python3 "$FLOW" "$mode" "$host" "$port" "$BYTES" "$LIMIT" 2>&1) || rc=$?
+    # In the background, so that a SIGTERM or Ctrl-C to the script is acted
+    # on at once (bash runs traps only between foreground commands).
+    FLOW_ON_STALL=$hook timeout $((LIMIT + 30)) \
+        ip netns exec "$ns" python3 "$FLOW" "$mode" "$host" "$port" "$BYTES" "$LIMIT" >"$TMP/flow.out" 2>&1 &
+    CHILD=$!
+    wait "$CHILD" || rc=$?
+    CHILD=
+    out=$(cat "$TMP/flow.out")
     if [ $rc -eq 0 ] && [[ $out =~ ^bytes=([0-9]+)\ seconds=([0-9.]+)$ ]]; then
         awk -v b="${BASH_REMATCH[1]}" -v s="${BASH_REMATCH[2]}" \
             'BEGIN { printf "%.3f %d %.4f\n", b * 8 / s / 1e9, b, s }' >>"$TMP/$key"
