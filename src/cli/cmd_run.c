@@ -377,6 +377,13 @@ ctl_start(struct run_ctx *r, const struct tp_tun *tun)
         snprintf(r->ctl_path, sizeof(r->ctl_path), "%s/%s.ctl", TP_CTL_DIR, tun->name);
     }
     if ((err = tp_ctl_open(r->rt, r->ctl_path, on_ctl_request, r, &r->ctl)) != 0) {
+        /* The default path is per device name, and the same name may be in
+         * use in another network namespace: serve on without a socket. */
+        if (err == -EADDRINUSE && o->ctl_path == NULL) {
+            tp_warn("control socket: a stack already answers at %s; this one has none "
+                "(give it one with --ctl PATH)", r->ctl_path);
+            return 0;
+        }
         if (err == -EADDRINUSE)
             tp_cli_error("--ctl: a stack is already running at %s", r->ctl_path);
         else

@@ -104,6 +104,14 @@ run_pids+=($dpid)
 for _ in $(seq 100); do grep -q "ready:" "$tmp/d.err" && break; sleep 0.05; done
 [ "$(stat -c %a /run/tapir/$dev.ctl)" = 600 ] || fail "/run/tapir/$dev.ctl: not mode 600"
 "$TAPIR" status --dev $dev | grep -q "^State" || fail "status --dev $dev"
+# The same device name in another namespace: a warning, no second socket.
+rc=0
+timeout -s TERM 2 unshare --net "$TAPIR" run --dev $dev --addr $SADDR --peer $KADDR \
+    >"$tmp/d2.out" 2>"$tmp/d2.err" || rc=$?
+[ $rc -eq 0 ] || fail "a second stack named $dev in another namespace: exit $rc"
+grep -q "control socket: a stack already answers at /run/tapir/$dev.ctl; this one has none" \
+    "$tmp/d2.err" || fail "no warning for the second $dev: $(cat "$tmp/d2.err")"
+"$TAPIR" status --dev $dev | grep -q "^State" || fail "the first stack lost its socket"
 kill -TERM $dpid
 wait $dpid || fail "the stack on $dev exited non-zero"
 [ ! -e /run/tapir/$dev.ctl ] || fail "/run/tapir/$dev.ctl left behind"
