@@ -106,7 +106,7 @@ for _ in $(seq 100); do grep -q "ready:" "$tmp/d.err" && break; sleep 0.05; done
 "$TAPIR" status --dev $dev | grep -q "^State" || fail "status --dev $dev"
 # The same device name in another namespace: a warning, no second socket.
 rc=0
-timeout -s TERM 2 unshare --net "$TAPIR" run --dev $dev --addr $SADDR --peer $KADDR \
+timeout --preserve-status -s TERM 2 unshare --net "$TAPIR" run --dev $dev --addr $SADDR --peer $KADDR \
     >"$tmp/d2.out" 2>"$tmp/d2.err" || rc=$?
 [ $rc -eq 0 ] || fail "a second stack named $dev in another namespace: exit $rc"
 grep -q "control socket: a stack already answers at /run/tapir/$dev.ctl; this one has none" \
