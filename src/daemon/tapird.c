@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "api/engine.h"
 #include "cli/cli.h"
 #include "linux/clock.h"
+#include "linux/impair.h"
+#include "linux/pcap.h"
 #include "linux/log.h"
 
 #define TAPIRD_DEFAULT_SOCKET "/run/tapir/tapird.sock"
@@ -27,6 +30,9 @@ struct tapird_opts {
     bool has_addr, has_peer, netns_new;
     const char *socket_path;
     const char *stats_path;
+    const char *pcap_path;
+    bool has_impair;
+    struct tp_impair_spec impair;
     enum tapir_log_level level;
     unsigned long max_socks;
 };
@@ -44,6 +50,8 @@ enum {
     OPT_NETNS_NEW,
     OPT_STATS,
     OPT_MAX_SOCKS,
+    OPT_PCAP,
+    OPT_IMPAIR,
 };
 
 static const struct option tapird_longopts[] = {
@@ -59,17 +67,20 @@ static const struct option tapird_longopts[] = {
     { "netns-new", no_argument, NULL, OPT_NETNS_NEW },
     { "stats-on-exit", required_argument, NULL, OPT_STATS },
     { "max-sockets", required_argument, NULL, OPT_MAX_SOCKS },
+    { "pcap", required_argument, NULL, OPT_PCAP },
+    { "impair", required_argument, NULL, OPT_IMPAIR },
     { NULL, 0, NULL, 0 },
 };
 
 static const char tapird_usage[] =
     "usage: tapird --addr A --peer B [--socket PATH] [--dev NAME] [--prefix N] [--mtu M]\n"
     "              [--route NET/N]... [--log-level L] [--netns-new] [--stats-on-exit FILE]\n"
-    "              [--max-sockets N]\n"
+    "              [--max-sockets N] [--pcap FILE] [--impair SPEC]\n"
     "  --socket PATH        control socket (default " TAPIRD_DEFAULT_SOCKET "); '@name'\n"
     "                       for the abstract namespace.  Root and tapird's own uid may\n"
     "                       connect; the file is mode 0660.\n"
     "  --max-sockets N      TCP sockets of the stack, 16..1048576 (default 4096)\n"
+    "  --pcap FILE, --impair SPEC: as for 'tapir run'\n"
     "  the other flags are those of 'tapir run' (see 'tapir help run').\n";
 
 static void
@@ -126,6 +137,19 @@ parse_one(struct tapird_opts *o, int c)
         o->stats_path = optarg;
         break;
     case OPT_MAX_SOCKS: o->max_socks = tp_cli_uint("--max-sockets", optarg, 16, 1u << 20); break;
+    case OPT_PCAP:
+        if (optarg[0] == '\0')
+            tp_cli_usage_fail("--pcap: empty file name");
+        o->pcap_path = optarg;
+        break;
+    case OPT_IMPAIR: {
+        char e[160];
+
+        if (tp_impair_parse(optarg, &o->impair, e, sizeof(e)) != 0)
+            tp_cli_usage_fail("--impair: %s", e);
+        o->has_impair = true;
+        break;
+    }
     default: tp_cli_usage_fail("tapird: unexpected option");
     }
 }
@@ -140,6 +164,7 @@ parse(int argc, char **argv, struct tapird_opts *o)
     o->level = TAPIR_LOG_INFO;
     o->socket_path = TAPIRD_DEFAULT_SOCKET;
     o->max_socks = 4096;
+    tp_impair_spec_default(&o->impair);
     tp_cli_getopt_reset();
     while ((c = tp_cli_getopt(argc, argv, ":a:d:hm:p:P:r:s:", tapird_longopts)) != -1)
         parse_one(o, c);
@@ -177,6 +202,40 @@ raise_nofile(void)
     }
 }
 
+/* --pcap and --impair, as `tapir run` does them. */
+static int
+link_extras(const struct tapird_opts *o, struct tp_rt *rt)
+{
+    struct tp_impair_spec spec = o->impair;
+    struct tp_impair *imp;
+    struct tp_pcap *pc;
+    char text[200];
+    int err;
+
+    if (o->pcap_path != NULL) {
+        if ((err = tp_pcap_open(o->pcap_path, 0, tp_clock_now(), &pc)) != 0) {
+            tp_cli_error("--pcap %s: %s", o->pcap_path, strerror(-err));
+            return err;
+        }
+        tp_rt_set_pcap(rt, pc);
+    }
+    if (!o->has_impair)
+        return 0;
+    if (!spec.has_seed) {
+        if (getrandom(&spec.seed, sizeof(spec.seed), 0) != (ssize_t)sizeof(spec.seed))
+            spec.seed = (uint64_t)tp_clock_now().us;
+        spec.has_seed = true;
+    }
+    tp_impair_format(&spec, text, sizeof(text));
+    if ((err = tp_impair_new(&spec, o->dev.mtu, &imp)) != 0
+        || (err = tp_rt_set_impair(rt, imp)) != 0) {
+        tp_cli_error("--impair: cannot create the impaired link: %s", strerror(-err));
+        return err;
+    }
+    tp_info("impair: %s", text);
+    return 0;
+}
+
 static void
 print_engine_counters(const struct tp_engine *eng)
 {
@@ -203,6 +262,10 @@ serve(const struct tapird_opts *o, struct tp_tun *tun, struct tp_nl *nl)
         tp_cli_error("cannot start the stack: %s", strerror(-err));
         tp_cli_dev_down(tun, nl);
         return TP_EXIT_FAIL;
+    }
+    if (link_extras(o, rt) != 0) {
+        status = TP_EXIT_FAIL;
+        goto out;
     }
     make_dir(o->socket_path);
     if ((err = tp_engine_new(rt, o->socket_path, geteuid(), &eng)) != 0) {
