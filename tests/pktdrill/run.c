@@ -181,6 +181,8 @@ apply_options(struct pd_run *r)
         return pd_skip(r, "--ip_version=%s: only IPv4 is run", v);
     if ((v = pd_script_option(r->script, "tolerance_usecs")))
         r->tolerance_us = strtoll(v, NULL, 10);
+    if ((v = pd_script_option(r->script, "tolerance_percent")))
+        r->tolerance_pct = strtod(v, NULL);
     if ((v = pd_script_option(r->script, "mtu")))
         r->cfg.mtu = (uint16_t)strtoul(v, NULL, 10);
     if ((v = pd_script_option(r->script, "local_ip")) && strcmp(v, "192.168.0.1") != 0)
@@ -213,8 +215,8 @@ packet_window(const struct pd_run *r, const struct pd_time *t, int64_t *lo, int6
         *hi = end + r->tolerance_us;
         return;
     }
-    gap = at - r->last_event_us;
-    tol = gap / 8 > r->tolerance_us ? gap / 8 : r->tolerance_us;   /* 12.5 % of the gap */
+    gap = (int64_t)((double)(at - r->last_event_us) * r->tolerance_pct / 100.0);
+    tol = gap > r->tolerance_us ? gap : r->tolerance_us;
     *lo = at - tol;
     *hi = at + tol;
 }
@@ -290,6 +292,7 @@ init_run(struct pd_run *r, const struct pd_script *s, const struct pd_run_opts *
     r->verdict = PD_PASS;
     r->sent_tail = &r->sent_head;
     r->tolerance_us = 4000;
+    r->tolerance_pct = 12.5;
     r->next_remote_port = 40000;
     r->next_poll_us = INT64_MAX;
     r->last_fd = -1;

@@ -63,6 +63,7 @@ struct pd_run {
     int64_t next_poll_us;           /* the stack's next deadline */
     int64_t last_event_us;          /* script time of the previous event */
     int64_t tolerance_us;
+    double tolerance_pct;           /* of the gap since the previous event */
 
     struct pd_sent *sent_head, **sent_tail;
     int nsent;
