@@ -396,20 +396,20 @@ ctl_start(struct run_ctx *r, const struct tp_tun *tun)
 
 /* ---- capture and impaired link -------------------------------------------- */
 
+/* Open the capture file before anything is set up, so a bad path costs
+ * nothing; the runtime takes it once it exists. */
 static int
-pcap_start(struct run_ctx *r)
+pcap_open(const struct run_opts *o, struct tp_pcap **pc)
 {
-    struct tp_pcap *pc;
     int err;
 
-    if (r->o->pcap_path == NULL)
+    *pc = NULL;
+    if (o->pcap_path == NULL)
         return 0;
-    if ((err = tp_pcap_open(r->o->pcap_path, 0, tp_clock_now(), &pc)) != 0) {
-        tp_cli_error("--pcap %s: %s", r->o->pcap_path, strerror(-err));
+    if ((err = tp_pcap_open(o->pcap_path, 0, tp_clock_now(), pc)) != 0) {
+        tp_cli_error("--pcap %s: %s", o->pcap_path, strerror(-err));
         return err;
     }
-    tp_rt_set_pcap(r->rt, pc);
-    tp_info("capturing every packet of the link to %s", r->o->pcap_path);
     return 0;
 }
 
@@ -549,7 +549,7 @@ start_all(struct run_ctx *r, const struct tp_tun *tun, uint16_t mtu)
 {
     int err;
 
-    if ((err = pcap_start(r)) != 0 || (err = impair_start(r, mtu)) != 0
+    if ((err = impair_start(r, mtu)) != 0
         || (err = services_start(r)) != 0 || (err = nc_start(r)) != 0
         || (err = ctl_start(r, tun)) != 0)
         return err;
@@ -567,9 +567,10 @@ stop_all(struct run_ctx *r)
     tp_rt_set_after(r->rt, NULL, NULL);
 }
 
-/* Serve until stopped; the device is up.  Returns the exit status. */
+/* Serve until stopped; the device is up, pc (taken) is the capture or
+ * NULL.  Returns the exit status. */
 static int
-serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
+serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl, struct tp_pcap *pc)
 {
     struct run_ctx r = { .o = o };
     struct tapir_config cfg;
@@ -578,8 +579,13 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
     tp_cli_stack_config(&o->dev, &cfg);
     if ((err = tp_rt_new(&cfg, tun, &r.rt)) != 0) {
         tp_cli_error("cannot start the stack: %s", strerror(-err));
+        (void)tp_pcap_close(pc);
         tp_cli_dev_down(tun, nl);
         return TP_EXIT_FAIL;
+    }
+    if (pc != NULL) {
+        tp_rt_set_pcap(r.rt, pc);
+        tp_info("capturing every packet of the link to %s", o->pcap_path);
     }
     if (start_all(&r, tun, cfg.mtu) != 0) {
         stop_all(&r);
@@ -617,6 +623,7 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl)
 static int
 run_main(int argc, char **argv, bool is_nc)
 {
+    struct tp_pcap *pc;
     struct run_opts o;
     struct tp_tun tun;
     struct tp_nl nl;
@@ -626,11 +633,13 @@ run_main(int argc, char **argv, bool is_nc)
     /* nc's stdout may be a pipe whose reader is gone: EPIPE ends the
      * session with a message and the device is still removed. */
     signal(SIGPIPE, SIG_IGN);
-    if (o.netns_new && tp_cli_netns_new() != 0)
+    if (pcap_open(&o, &pc) != 0)
         return TP_EXIT_FAIL;
-    if (tp_cli_dev_up(&o.dev, &tun, &nl) != 0)
+    if ((o.netns_new && tp_cli_netns_new() != 0) || tp_cli_dev_up(&o.dev, &tun, &nl) != 0) {
+        (void)tp_pcap_close(pc);
         return TP_EXIT_FAIL;
-    return serve(&o, &tun, &nl);
+    }
+    return serve(&o, &tun, &nl, pc);
 }
 
 int

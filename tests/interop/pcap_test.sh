@@ -12,6 +12,15 @@ run_enter_ns 120 "$@"
 command -v tshark >/dev/null || skip "tshark is not installed"
 run_need python3 ping ip timeout
 
+# -- a capture file that cannot be created: one line, exit 1, no device made
+rc=0
+"$TAPIR" run --dev $DEV --addr $SADDR --peer $KADDR --no-ctl --pcap "$tmp/no/such/dir.pcap" \
+    >"$tmp/o" 2>"$tmp/e" || rc=$?
+[ $rc -eq 1 ] || fail "--pcap in a missing directory: exit $rc"
+[ "$(cat "$tmp/e")" = "tapir: --pcap $tmp/no/such/dir.pcap: No such file or directory" ] \
+    || fail "--pcap in a missing directory: '$(cat "$tmp/e")'"
+! ip link show $DEV >/dev/null 2>&1 || fail "$DEV was created although --pcap failed"
+
 # -- a plain link: the capture has exactly the packets of the TUN device
 run_start --echo --pcap "$tmp/a.pcap"
 timeout 10 ping -n -c 3 -i 0.2 -W 1 $SADDR >/dev/null || die "ping failed"
