@@ -8,7 +8,9 @@
  * tapir_tcp_info() of the connection under test.  Anything else fails the
  * script with the command in the reason.
  */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 enum knob_kind {
     KNOB_CFG,                       /* sets a uint32_t field of struct tapir_config */
+    KNOB_CFG_BOOL,                  /* sets one or two bool fields (off2: SIZE_MAX if one) */
     KNOB_FIXED,                     /* tapir's fixed behaviour equals value 'fixed' */
     KNOB_IGNORED,                   /* no meaning for a fresh stack in virtual time */
 };
@@ -26,14 +29,16 @@ enum knob_kind {
 struct knob {
     const char *name;
     enum knob_kind kind;
-    size_t off;                     /* KNOB_CFG */
+    size_t off;                     /* KNOB_CFG, KNOB_CFG_BOOL */
     long fixed;                     /* KNOB_FIXED */
     const char *what;               /* KNOB_FIXED: what tapir does instead */
+    size_t off2;                    /* KNOB_CFG_BOOL: a second field, or SIZE_MAX */
 };
 
-#define CFG(field) KNOB_CFG, offsetof(struct tapir_config, field), 0, NULL
-#define FIXED(v, what) KNOB_FIXED, 0, (v), (what)
-#define IGNORED KNOB_IGNORED, 0, 0, NULL
+#define CFG(field) KNOB_CFG, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
+#define CFG_BOOL(f1, f2) KNOB_CFG_BOOL, offsetof(struct tapir_config, f1), 0, NULL, (f2)
+#define FIXED(v, what) KNOB_FIXED, 0, (v), (what), SIZE_MAX
+#define IGNORED KNOB_IGNORED, 0, 0, NULL, SIZE_MAX
 
 static const struct knob knobs[] = {
     { "net.inet.tcp.recvspace", CFG(tcp.rcvbuf) },
@@ -43,8 +48,14 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.hostcache.purgenow", IGNORED },
     { "kern.ipc.maxsockbuf", IGNORED },
     { "net.inet.tcp.ecn.maxretries", IGNORED },
+#ifdef PD_HAVE_TCP_EXTENSIONS
+    { "net.inet.tcp.rfc1323", CFG_BOOL(tcp.wscale,
+        offsetof(struct tapir_config, tcp.timestamps)) },
+    { "net.inet.tcp.sack.enable", CFG_BOOL(tcp.sack, SIZE_MAX) },
+#else
     { "net.inet.tcp.rfc1323", FIXED(0, "tapir has neither timestamps nor window scaling yet") },
     { "net.inet.tcp.sack.enable", FIXED(0, "tapir has no SACK yet") },
+#endif
     { "net.inet.tcp.ecn.enable", FIXED(2, "tapir does not implement ECN") },
     { "net.inet.tcp.blackhole", FIXED(0, "tapir always answers closed ports with RST") },
     { "net.inet.tcp.insecure_rst", FIXED(0, "tapir always applies RFC 5961 to RST") },
@@ -58,7 +69,7 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.keepinit", FIXED(-1, "tapir bounds connection setup by SYN retries") },
     { "net.inet.tcp.delacktime", FIXED(40, "tapir's delayed-ACK time is a fixed 40 ms") },
     { "net.inet.tcp.syncookies", FIXED(0, "tapir has no SYN cookies") },
-    { NULL, 0, 0, 0, NULL },
+    { NULL, 0, 0, 0, NULL, SIZE_MAX },
 };
 
 static const struct knob *
@@ -68,6 +79,22 @@ find_knob(const char *name)
         if (strcmp(k->name, name) == 0)
             return k;
     return NULL;
+}
+
+static int
+set_bools(struct pd_run *r, const struct knob *k, const char *name, long value)
+{
+    bool *f1 = (bool *)(void *)((char *)&r->cfg + k->off);
+    bool *f2 = k->off2 == SIZE_MAX ? f1 : (bool *)(void *)((char *)&r->cfg + k->off2);
+
+    if (*f1 == (value != 0) && *f2 == (value != 0))
+        return 0;
+    if (r->st) {
+        pd_note(r, "%s=%ld (set after the stack started)", name, value);
+        return 0;
+    }
+    *f1 = *f2 = value != 0;
+    return 0;
 }
 
 static int
@@ -91,6 +118,8 @@ do_sysctl(struct pd_run *r, const char *arg)
             pd_note(r, "%s=%ld (%s)", name, value, k->what);
         return 0;
     }
+    if (k->kind == KNOB_CFG_BOOL)
+        return set_bools(r, k, name, value);
     field = (uint32_t *)(void *)((char *)&r->cfg + k->off);
     if (*field == (uint32_t)value)
         return 0;
