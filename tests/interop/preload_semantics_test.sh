@@ -147,6 +147,8 @@ PY
 timeout 150 python3 "$tmp/selsrv.py" $KADDR &
 sock_pids+=($!)
 sock_wait_kernel_listen 9500
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 4096 ] \
+    || die "the hard limit of open files ($(ulimit -Hn)) is below the 4096 this check needs"
 ulimit -n 4096
 timeout 60 "$TAPIR" exec --socket "$TAPIRD_SOCK" -- python3 -c '
 import socket, sys
