@@ -21,8 +21,16 @@ struct tapir_stack;
 
 struct tapir_tcp_config {
     uint32_t max_socks;             /* connections + listeners, all states */
-    uint32_t sndbuf;                /* default send buffer, bytes */
-    uint32_t rcvbuf;                /* default receive buffer, bytes */
+    /* Default buffers, bytes; tapir_config_default() gives 1 MB each: a
+     * bandwidth-delay product of 10 Gbit/s x 0.8 ms or 1 Gbit/s x 8 ms, so
+     * one connection can fill a LAN path (the receive window needs window
+     * scaling past 64 KB: shift 5 for 1 MB).  A connection's buffers are
+     * allocated when it is established, so memory is bounded by
+     * max_socks x (sndbuf + rcvbuf) (2 GB for 1024 sockets) but a ring's
+     * pages are only touched as data passes through it.  Lower them for
+     * many connections; SO_SNDBUF/SO_RCVBUF change them per socket. */
+    uint32_t sndbuf;
+    uint32_t rcvbuf;
     uint32_t reass_max_bytes;       /* cap on out-of-order data held per connection */
     uint32_t msl_ms;                /* maximum segment lifetime; TIME-WAIT is 2x */
     uint32_t rto_initial_ms;        /* RFC 6298 (2.1): 1 s */
@@ -34,6 +42,12 @@ struct tapir_tcp_config {
     uint32_t challenge_ack_per_sec; /* RFC 5961 7: rate limit */
     uint16_t ephemeral_lo;          /* RFC 6056 range */
     uint16_t ephemeral_hi;
+    /* Extensions, each offered on our SYNs and accepted on the peer's when
+     * on (tapir_config_default() turns them all on); off, the stack
+     * behaves as if it had never heard of them. */
+    bool wscale;                    /* RFC 7323 2: window scaling */
+    bool timestamps;                /* RFC 7323 3: timestamps (RTTM, PAWS) */
+    bool sack;                      /* RFC 2018: selective acknowledgments */
 };
 
 enum tapir_tcp_state {

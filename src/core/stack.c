@@ -34,9 +34,9 @@ tapir_config_default(struct tapir_config *cfg)
     cfg->icmp_rate_per_sec = 1000;
     cfg->log_level = TAPIR_LOG_INFO;
     cfg->tcp.max_socks = 1024;
-    cfg->tcp.sndbuf = 256 * 1024;
-    cfg->tcp.rcvbuf = 256 * 1024;
-    cfg->tcp.reass_max_bytes = 256 * 1024;
+    cfg->tcp.sndbuf = 1024 * 1024;   /* 1 MB: a 10 Gbit/s x 0.8 ms BDP (docs: tcp.h) */
+    cfg->tcp.rcvbuf = 1024 * 1024;
+    cfg->tcp.reass_max_bytes = 1024 * 1024;
     cfg->tcp.msl_ms = 60 * 1000;
     cfg->tcp.rto_initial_ms = 1000;
     cfg->tcp.rto_min_ms = 200;
@@ -47,6 +47,9 @@ tapir_config_default(struct tapir_config *cfg)
     cfg->tcp.challenge_ack_per_sec = 1000;
     cfg->tcp.ephemeral_lo = 49152;
     cfg->tcp.ephemeral_hi = 65535;
+    cfg->tcp.wscale = true;
+    cfg->tcp.timestamps = true;
+    cfg->tcp.sack = true;
 }
 
 static int

@@ -6,13 +6,21 @@
 #include "core/tcp_cc.h"
 #include "core/tcp_int.h"
 
+/* SMSS as RFC 5681 means it: the payload of a full segment, options
+ * (timestamps) taken off, so cwnd holds whole segments. */
+static uint32_t
+smss(const struct tp_tcb *tcb)
+{
+    return tp_tcp_seg_max(tcb);
+}
+
 static uint32_t
 half_flight(const struct tp_tcb *tcb)
 {
     uint32_t half = (tcb->snd_max - tcb->snd_una) / 2;
 
     /* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS). */
-    return half > 2u * tcb->snd_mss ? half : 2u * tcb->snd_mss;
+    return half > 2u * smss(tcb) ? half : 2u * smss(tcb);
 }
 
 void
@@ -20,7 +28,7 @@ tp_cc_init(struct tp_tcb *tcb)
 {
     switch (tcb->cc) {
     case TP_CC_RENO:
-        tcb->cwnd = 10u * tcb->snd_mss;
+        tcb->cwnd = 10u * smss(tcb);
         tcb->ssthresh = UINT32_MAX;
         break;
     }
@@ -32,9 +40,9 @@ tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked)
     switch (tcb->cc) {
     case TP_CC_RENO:
         if (tcb->cwnd < tcb->ssthresh)              /* slow start, RFC 5681 (2) */
-            tcb->cwnd += acked < tcb->snd_mss ? acked : tcb->snd_mss;
+            tcb->cwnd += acked < smss(tcb) ? acked : smss(tcb);
         else                                        /* congestion avoidance, (3) */
-            tcb->cwnd += (uint32_t)((uint64_t)tcb->snd_mss * tcb->snd_mss / tcb->cwnd) + 1;
+            tcb->cwnd += (uint32_t)((uint64_t)smss(tcb) * smss(tcb) / tcb->cwnd) + 1;
         break;
     }
 }
@@ -57,7 +65,7 @@ tp_cc_on_rto(struct tp_tcb *tcb)
     switch (tcb->cc) {
     case TP_CC_RENO:
         tcb->ssthresh = half_flight(tcb);
-        tcb->cwnd = tcb->snd_mss;                   /* RFC 5681 (5): loss window */
+        tcb->cwnd = smss(tcb);                   /* RFC 5681 (5): loss window */
         break;
     }
 }

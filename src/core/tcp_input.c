@@ -106,6 +106,7 @@ spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
     t->keepcnt = lst->keepcnt;
     t->user_timeout_ms = lst->user_timeout_ms;
     t->parent = lst->index;
+    tp_tcp_opts_offer(t);
     lst->n_synq++;
     return t;
 }
@@ -114,10 +115,12 @@ static void
 syn_received_init(struct tp_tcb *t, const struct seg_ctx *c)
 {
     t->rcv_mss = tp_tcp_our_mss(t->st, t);
+    tp_tcp_opts_syn(t, &c->opts, c->now);
     apply_syn_opts(t, c);
     t->irs = c->seq;
     t->rcv_nxt = c->seq + 1;
     t->rcv_adv = t->rcv_nxt;
+    t->last_ack_sent = t->rcv_nxt;
     t->snd_wnd = c->h.window;                       /* never scaled on a SYN */
     t->max_snd_wnd = t->snd_wnd;
     t->snd_wl1 = c->seq;
@@ -351,7 +354,7 @@ ack_syn_received(struct tp_tcb *tcb, const struct seg_ctx *c)
      * the handshake retried. */
     if (tcb->snd.buf == NULL && tp_tcb_alloc_bufs(tcb) != 0)
         return SEG_DROP;
-    tcb->snd_wnd = c->h.window;
+    tcb->snd_wnd = tp_tcp_seg_wnd(tcb, c->h.window, c->h.flags);
     tcb->snd_wl1 = c->h.seq;
     tcb->snd_wl2 = c->h.ack;
     established(tcb, c->now);
@@ -368,7 +371,7 @@ update_window(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
     if (tp_seq_lt(tcb->snd_wl1, c->h.seq)
         || (tcb->snd_wl1 == c->h.seq && tp_seq_leq(tcb->snd_wl2, c->h.ack))) {
-        tcb->snd_wnd = c->h.window;
+        tcb->snd_wnd = tp_tcp_seg_wnd(tcb, c->h.window, c->h.flags);
         tcb->snd_wl1 = c->h.seq;
         tcb->snd_wl2 = c->h.ack;
         if (tcb->snd_wnd > tcb->max_snd_wnd)
@@ -385,10 +388,22 @@ update_window(struct tp_tcb *tcb, const struct seg_ctx *c)
 
 /* New data acknowledged: free it, time it, grow cwnd, rearm (RFC 6298 5.2, 5.3). */
 static void
-ack_new_data(struct tp_tcb *tcb, uint32_t ack, struct tapir_time now)
+ack_new_data(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
-    uint32_t acked = ack - tcb->snd_una, n = 0;
+    uint32_t ack = c->h.ack, acked = ack - tcb->snd_una, n = 0;
+    struct tapir_time now = c->now;
 
+    if (tcb->opt_ts && c->opts.has_ts && c->opts.ts_ecr != 0) {
+        /* RFC 7323 4.2: an ACK of new data times the segment whose TSval
+         * it echoes, retransmitted or not. */
+        uint32_t ms = tp_tcp_ts_now(tcb, now) - c->opts.ts_ecr;
+
+        if (ms < 0x7fffffffu) {
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_TS_RTT_SAMPLES);
+            tp_tcp_rtt_sample(tcb, (int64_t)ms * 1000);
+            tcb->rtt_timing = false;
+        }
+    }
     take_rtt_sample(tcb, ack, now);
     if (tp_seq_gt(ack, tcb->snd_buf_seq)) {
         n = ack - tcb->snd_buf_seq;
@@ -440,8 +455,9 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
         return SEG_DROP_CHALLENGE;
     }
     if (tp_seq_gt(ack, tcb->snd_una)) {
-        ack_new_data(tcb, ack, c->now);
-    } else if (ack == tcb->snd_una && c->len == 0 && c->h.window == tcb->snd_wnd
+        ack_new_data(tcb, c);
+    } else if (ack == tcb->snd_una && c->len == 0
+        && tp_tcp_seg_wnd(tcb, c->h.window, c->h.flags) == tcb->snd_wnd
         && tcb->snd_wnd > 0 && !tcb->persist && tcb->snd_max != tcb->snd_una
         && ++tcb->n_dupacks == 3) {
         /* RFC 5681 3.2: fast retransmit (recovery itself is issue 4's). */
@@ -635,8 +651,12 @@ input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
         tcb->snd_nxt = tcb->iss;
         return SEG_DROP;
     }
+    /* RFC 7323 5.3 R1: PAWS, before the acceptability test. */
+    if (tp_tcp_paws_reject(tcb, &c->opts, c->h.flags, c->now))
+        return SEG_DROP_ACK;
     if ((v = check_sequence(tcb, c)) != SEG_CONTINUE)   /* first */
         return v;
+    tp_tcp_ts_update(tcb, &c->opts, c->h.seq, c->now);  /* R3 */
     if ((v = check_rst(tcb, c)) != SEG_CONTINUE)        /* second */
         return v;
     if ((v = check_syn(tcb, c)) != SEG_CONTINUE)        /* fourth; no third */

@@ -84,6 +84,17 @@ struct tp_tcb {
     uint32_t ssthresh;
     uint8_t n_dupacks;
 
+    /* RFC 7323 and RFC 2018, decided by the SYN exchange (tcp_opts.c).
+     * Before it, opt_* say what we offer; after, what both sides agreed. */
+    bool opt_wscale, opt_ts, opt_sack;
+    uint8_t snd_wscale;             /* the peer's shift: applies to SEG.WND */
+    uint8_t rcv_wscale;             /* ours: applies to the windows we send */
+    bool ts_recent_valid;
+    uint32_t ts_recent;             /* RFC 7323 4.3 TS.Recent */
+    struct tapir_time ts_recent_at; /* when TS.Recent was set (PAWS 24-day rule) */
+    uint32_t ts_offset;             /* per-connection random TSval offset (RFC 7323 5.4) */
+    uint32_t last_ack_sent;         /* RFC 7323 4.3 Last.ACK.sent */
+
     /* Receive sequence variables. */
     uint32_t irs;
     uint32_t rcv_nxt;
@@ -234,6 +245,28 @@ bool tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint
  * ring; advances RCV.NXT over them and returns how many bytes joined. */
 uint32_t tp_reass_pull(struct tp_tcb *tcb);
 bool tp_reass_empty(const struct tp_reass *q);
+
+/* tcp_opts.c: RFC 7323 window scaling and timestamps, RFC 2018 SACK. */
+#define TP_TCP_WSCALE_MAX 14        /* RFC 7323 2.3 */
+#define TP_TCP_PAWS_IDLE_US (24LL * 24 * 3600 * 1000000)   /* RFC 7323 5.5 */
+/* Before our SYN: what we will offer, from the stack's configuration. */
+void tp_tcp_opts_offer(struct tp_tcb *tcb);
+/* On the peer's SYN (or SYN,ACK): keep what both sides offered. */
+void tp_tcp_opts_syn(struct tp_tcb *tcb, const struct tp_tcp_opts *peer, struct tapir_time now);
+/* The options an outgoing segment with flags carries. */
+void tp_tcp_opts_out(struct tp_tcb *tcb, uint8_t flags, struct tp_tcp_opts *o);
+/* Our timestamp clock (ms plus the connection's offset). */
+uint32_t tp_tcp_ts_now(const struct tp_tcb *tcb, struct tapir_time now);
+/* RFC 7323 5.3 R1: true if the segment fails PAWS (counted). */
+bool tp_tcp_paws_reject(struct tp_tcb *tcb, const struct tp_tcp_opts *o, uint8_t flags,
+    struct tapir_time now);
+/* RFC 7323 4.3 (2): after the acceptability test, maybe update TS.Recent. */
+void tp_tcp_ts_update(struct tp_tcb *tcb, const struct tp_tcp_opts *o, uint32_t seq,
+    struct tapir_time now);
+/* The most payload one segment carries: SND.MSS less our options. */
+uint32_t tp_tcp_seg_max(const struct tp_tcb *tcb);
+/* SEG.WND as bytes (RFC 7323 2.3: never scaled on a SYN). */
+uint32_t tp_tcp_seg_wnd(const struct tp_tcb *tcb, uint16_t win, uint8_t flags);
 
 /* tcp_output.c */
 /* Send whatever tcb has to send at now (data, FIN, ACKs, probes). */

@@ -35,8 +35,9 @@ tp_tcp_rcv_window(const struct tp_tcb *tcb)
     uint32_t free_b = cap - (tcb->rcv.buf != NULL ? tcb->rcv.len : 0);
     uint32_t step = cap / 2 < tcb->rcv_mss ? cap / 2 : tcb->rcv_mss;
 
-    if (free_b > 65535)
-        free_b = 65535;             /* no window scaling yet: TODO(#4) */
+    /* RFC 7323 2.3: the largest window the scale can express. */
+    if (free_b > (uint32_t)65535 << tcb->rcv_wscale)
+        free_b = (uint32_t)65535 << tcb->rcv_wscale;
     if (tp_seq_lt(tcb->rcv_adv, tcb->rcv_nxt)
         || tp_seq_geq(tcb->rcv_nxt + free_b, tcb->rcv_adv + step))
         return free_b;
@@ -72,20 +73,26 @@ emit(struct tp_tcb *tcb, const struct seg *s)
     o.dst_port = tcb->rport;
     o.seq = s->seq;
     o.flags = s->flags;
-    if (s->flags & TP_TCP_ACK) {
+    if (!(s->flags & TP_TCP_RST) || (s->flags & TP_TCP_ACK)) {
         uint32_t wnd = tp_tcp_rcv_window(tcb);
 
-        o.ack = tcb->rcv_nxt;
-        o.window = (uint16_t)wnd;
-        if (tp_seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv))
-            tcb->rcv_adv = tcb->rcv_nxt + wnd;
-    } else if (!(s->flags & TP_TCP_RST)) {
-        o.window = (uint16_t)tp_tcp_rcv_window(tcb);   /* a bare SYN */
+        /* RFC 7323 2.3: a SYN's window is never scaled; others are, and
+         * the right edge they reach (rounded down to the scale's unit)
+         * may lie left of one advertised before: RCV.ADV keeps the
+         * furthest, which is what the acceptability test uses (2.4). */
+        if (s->flags & TP_TCP_SYN)
+            wnd = wnd > 65535 ? 65535 : wnd;
+        else
+            wnd = wnd >> tcb->rcv_wscale << tcb->rcv_wscale;
+        o.window = (uint16_t)((s->flags & TP_TCP_SYN) ? wnd : wnd >> tcb->rcv_wscale);
+        if (s->flags & TP_TCP_ACK) {
+            o.ack = tcb->rcv_nxt;
+            tcb->last_ack_sent = tcb->rcv_nxt;
+            if (tp_seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv))
+                tcb->rcv_adv = tcb->rcv_nxt + wnd;
+        }
     }
-    if (s->flags & TP_TCP_SYN) {
-        o.opts.has_mss = true;
-        o.opts.mss = tcb->rcv_mss;
-    }
+    tp_tcp_opts_out(tcb, s->flags, &o.opts);
     hlen = tp_tcphdr_len(&o);
     tp_tcphdr_emit(&o, hdr);
     iov[0] = (struct tapir_iov){ hdr, hlen };
@@ -126,8 +133,8 @@ next_data(struct tp_tcb *tcb, struct seg *s)
     bool rtx = tp_seq_lt(tcb->snd_nxt, tcb->snd_max);
     bool fin;
 
-    if (len > tcb->snd_mss)
-        len = tcb->snd_mss;
+    if (len > tp_tcp_seg_max(tcb))
+        len = tp_tcp_seg_max(tcb);
     if (tcb->probe_now && avail > 0 && len == 0)
         len = 1;                    /* RFC 9293 3.8.6.1: one byte into a zero window */
     fin = fin_state && tp_seq_leq(tcb->snd_nxt, data_end) && tcb->snd_nxt + len == data_end;
@@ -138,7 +145,7 @@ next_data(struct tp_tcb *tcb, struct seg *s)
      * unless it ends the stream or is half the largest window seen.  With
      * nothing in flight it goes, even when the window cut it short: the ACK
      * that would release it could never come. */
-    if (len > 0 && len < tcb->snd_mss && !fin && !rtx && !tcb->probe_now && !tcb->nodelay
+    if (len > 0 && len < tp_tcp_seg_max(tcb) && !fin && !rtx && !tcb->probe_now && !tcb->nodelay
         && inflight > 0 && !(tcb->max_snd_wnd > 0 && len >= tcb->max_snd_wnd / 2))
         return false;
     s->seq = tcb->snd_nxt;
@@ -247,8 +254,8 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
         uint32_t len = tp_seq_lt(tcb->snd_una, data_end) ? data_end - tcb->snd_una : 0;
 
         tcb->rtx_once = false;
-        if (len > tcb->snd_mss)
-            len = tcb->snd_mss;
+        if (len > tp_tcp_seg_max(tcb))
+            len = tp_tcp_seg_max(tcb);
         if (len > 0 && tp_seq_geq(tcb->snd_una, tcb->snd_buf_seq)) {
             s = (struct seg){ .seq = tcb->snd_una, .len = len, .flags = TP_TCP_ACK };
             emit(tcb, &s);

@@ -53,6 +53,10 @@
     X(TCP_EXT_PMTU_LOWERED, "TapirTcpPmtuLowered", "MSS lowered by frag-needed")  \
     X(TCP_EXT_R1_REACHED, "TapirTcpR1Reached", "retransmissions passing R1 (MUST-20 advice)") \
     X(TCP_EXT_FAST_RETRANS, "TcpExtTCPFastRetrans", "retransmissions on three duplicate ACKs") \
+    X(TCP_EXT_PAWS_ESTAB, "TcpExtPAWSEstab", "segments dropped by PAWS (RFC 7323 5.3)") \
+    X(TCP_EXT_WSCALE_CLAMPED, "TapirTcpWscaleClamped", "peer window scale above 14, used as 14") \
+    X(TCP_EXT_TS_MISSING, "TapirTcpTsMissing", "segments without a timestamp on a timestamp connection, accepted") \
+    X(TCP_EXT_TS_RTT_SAMPLES, "TapirTcpTsRttSamples", "RTT samples taken from timestamp echoes") \
     X(TCP_EXT_STATE_CLOSED, "TapirTcpStateClosed", "transitions to CLOSED")       \
     X(TCP_EXT_STATE_LISTEN, "TapirTcpStateListen", "transitions to LISTEN")       \
     X(TCP_EXT_STATE_SYN_SENT, "TapirTcpStateSynSent", "transitions to SYN-SENT")  \

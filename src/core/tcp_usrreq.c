@@ -135,6 +135,7 @@ tapir_tcp_connect(struct tapir_stack *st, int s, struct tapir_sockaddr remote)
     tcb->rport = remote.port;
     tcb->rcv_mss = tp_tcp_our_mss(st, tcb);
     tcb->snd_mss = TP_TCP_MSS_DEFAULT < tcb->rcv_mss ? TP_TCP_MSS_DEFAULT : tcb->rcv_mss;
+    tp_tcp_opts_offer(tcb);
     tcb->iss = tp_tcp_isn(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport);
     tcb->snd_una = tcb->snd_nxt = tcb->snd_max = tcb->iss;
     tcb->snd_buf_seq = tcb->iss + 1;
@@ -511,6 +512,12 @@ fill_info(const struct tp_tcb *t, struct tapir_tcp_info *o)
     o->rto_us = (uint32_t)t->rto_us;
     o->snd_mss = t->snd_mss;
     o->rcv_mss = t->rcv_mss;
+    if (t->state >= TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_SYN_RECEIVED) {
+        o->options = (t->opt_ts ? TAPIR_TCPI_OPT_TIMESTAMPS : 0u)
+            | (t->opt_sack ? TAPIR_TCPI_OPT_SACK : 0u) | (t->opt_wscale ? TAPIR_TCPI_OPT_WSCALE : 0u);
+        o->snd_wscale = t->snd_wscale;
+        o->rcv_wscale = t->rcv_wscale;
+    }
     o->cwnd = t->cwnd;
     o->ssthresh = t->ssthresh;
     o->bytes_in_flight = t->snd_max - t->snd_una;

@@ -1,0 +1,391 @@
+/*
+ * tests/unit/tcp_opts_test.c -- RFC 7323 and RFC 2018 negotiation and use:
+ * the option matrix (stack on/off x peer offering each option or none),
+ * scaled windows both ways, a window scale above 14, timestamps on every
+ * segment, RTT from the TS echo, PAWS, a peer that omits the timestamp on
+ * the handshake's last ACK, and the payload cut for the TS option.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lib/tcp_harness.h"
+
+enum { A = TP_TCP_ACK, S = TP_TCP_SYN, F = TP_TCP_FIN, P = TP_TCP_PSH };
+
+#define PEER_ISS 5000u
+#define PEER_TS 777000u
+
+enum { O_WS = 1, O_TS = 2, O_SACK = 4, O_ALL = 7 };
+
+static struct tp_tcp_opts synack_opts;      /* the latest SYN-ACK's, from passive() */
+
+static struct th *
+harness(bool on, uint32_t rcvbuf)
+{
+    struct tapir_config cfg;
+
+    th_config(&cfg);
+    cfg.tcp.wscale = cfg.tcp.timestamps = cfg.tcp.sack = on;
+    if (rcvbuf != 0)
+        cfg.tcp.rcvbuf = rcvbuf;
+    return th_new(&cfg);
+}
+
+static void
+peer_opts(struct tp_tcp_opts *o, unsigned which, uint8_t ws, uint32_t tsval, uint32_t tsecr)
+{
+    memset(o, 0, sizeof(*o));
+    o->has_wscale = (which & O_WS) != 0;
+    o->wscale = ws;
+    o->has_ts = (which & O_TS) != 0;
+    o->ts_val = tsval;
+    o->ts_ecr = tsecr;
+    o->sack_permitted = (which & O_SACK) != 0;
+}
+
+/* A segment from the peer with its timestamp (if ts) and window field win. */
+static void
+send_ts(struct th *h, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, bool ts,
+    uint32_t tsval, uint32_t tsecr, const void *data, size_t len)
+{
+    struct th_seg *s = calloc(1, sizeof(*s));
+
+    assert_non_null(s);
+    s->flags = flags;
+    s->seq = seq;
+    s->ack = ack;
+    s->win = win;
+    s->data = data;
+    s->len = len;
+    peer_opts(&s->opts, ts ? O_TS : 0, 0, tsval, tsecr);
+    th_inject(h, s);
+    free(s);
+}
+
+/* Passive open where the peer's SYN offers `which` (ws: its shift).  The
+ * SYN-ACK is left in h->last; returns the accepted socket. */
+static int
+passive(struct th *h, unsigned which, uint8_t ws, int *l, uint32_t *iss, bool final_ts)
+{
+    struct th_seg *syn = calloc(1, sizeof(*syn));
+    int c;
+
+    assert_non_null(syn);
+    *l = tapir_tcp_socket(h->st);
+    assert_int_equal(tapir_tcp_bind(h->st, *l, (struct tapir_sockaddr){ 0, 80 }), 0);
+    assert_int_equal(tapir_tcp_listen(h->st, *l, 4), 0);
+    h->lport = 80;
+    syn->flags = S;
+    syn->seq = PEER_ISS;
+    syn->win = 65535;
+    syn->opts.has_mss = true;
+    syn->opts.mss = 1460;
+    peer_opts(&syn->opts, which, ws, PEER_TS, 0);
+    syn->opts.has_mss = true;
+    syn->opts.mss = 1460;
+    th_inject(h, syn);
+    free(syn);
+    th_expect(h, S | A, TH_ANY, PEER_ISS + 1, TH_ANY, 0);
+    *iss = h->last.seq;
+    synack_opts = h->last.opts;
+    send_ts(h, A, PEER_ISS + 1, *iss + 1, 1000, final_ts && (which & O_TS),
+        PEER_TS + 1, h->last.opts.ts_val, NULL, 0);
+    if ((which & O_WS) && h->cfg.tcp.wscale) {
+        /* The buffer is larger than the unscaled SYN-ACK could say: a
+         * window update (RFC 1122 4.2.3.3), scaled. */
+        th_expect(h, A, *iss + 1, PEER_ISS + 1, TH_ANY, 0);
+        assert_true(((uint32_t)h->last.win << 5) > 65535);
+    }
+    c = tapir_tcp_accept(h->st, *l, NULL);
+    assert_true(c >= 0);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_ESTABLISHED);
+    return c;
+}
+
+static void
+finish(struct th *h, int l, int c)
+{
+    tapir_tcp_abort(h->st, c);
+    tapir_tcp_close(h->st, l);
+    th_drain(h);
+    th_expire(h, 10 * 60 * 1000);
+    th_free(h);
+}
+
+static unsigned
+info_opts(struct th *h, int s)
+{
+    struct tapir_tcp_info ti;
+
+    assert_int_equal(tapir_tcp_info(h->st, s, &ti), 0);
+    return ti.options;
+}
+
+/* Stack on or off x the peer offering each subset: the SYN-ACK carries
+ * exactly the intersection, and tcp_info reports it. */
+static void
+passive_negotiation_matrix(void **state)
+{
+    (void)state;
+    for (int on = 0; on <= 1; on++) {
+        for (unsigned which = 0; which <= O_ALL; which++) {
+            struct th *h = harness(on, 0);
+            uint32_t iss;
+            int l, c = passive(h, which, 7, &l, &iss, true);
+            unsigned want = on ? which : 0;
+            unsigned got = info_opts(h, c);
+            struct tp_tcp_opts *so = &synack_opts;
+
+            assert_true(so->has_mss);
+            assert_int_equal(so->has_wscale, (want & O_WS) != 0);
+            assert_int_equal(so->has_ts, (want & O_TS) != 0);
+            assert_int_equal(so->sack_permitted, (want & O_SACK) != 0);
+            if (want & O_TS)
+                assert_int_equal(so->ts_ecr, PEER_TS);
+            assert_int_equal((got & TAPIR_TCPI_OPT_WSCALE) != 0, (want & O_WS) != 0);
+            assert_int_equal((got & TAPIR_TCPI_OPT_TIMESTAMPS) != 0, (want & O_TS) != 0);
+            assert_int_equal((got & TAPIR_TCPI_OPT_SACK) != 0, (want & O_SACK) != 0);
+            finish(h, l, c);
+        }
+    }
+}
+
+/* Active open: the SYN offers what is on; the SYN-ACK's answer decides. */
+static void
+active_negotiation_matrix(void **state)
+{
+    (void)state;
+    for (int on = 0; on <= 1; on++) {
+        for (unsigned which = 0; which <= O_ALL; which++) {
+            struct th *h = harness(on, 0);
+            struct th_seg *sa = calloc(1, sizeof(*sa));
+            int s = tapir_tcp_socket(h->st);
+            struct tapir_sockaddr me;
+            uint32_t iss, tsv;
+            unsigned want = on ? which : 0, got;
+
+            assert_int_equal(tapir_tcp_connect(h->st, s,
+                (struct tapir_sockaddr){ TH_REMOTE, 9000 }), -EINPROGRESS);
+            assert_int_equal(tapir_tcp_getsockname(h->st, s, &me), 0);
+            h->lport = me.port;
+            h->rport = 9000;
+            th_poll(h);
+            th_expect(h, S, TH_ANY, 0, 65535, 0);
+            iss = h->last.seq;
+            assert_true(h->last.opts.has_mss);
+            assert_int_equal(h->last.opts.has_wscale, on);
+            assert_int_equal(h->last.opts.has_ts, on);
+            assert_int_equal(h->last.opts.sack_permitted, on);
+            if (on) {
+                assert_int_equal(h->last.opts.ts_ecr, 0);
+                /* the default 1 MB buffer needs a shift of 5 */
+                assert_int_equal(h->last.opts.wscale, 5);
+            }
+            tsv = h->last.opts.ts_val;
+            sa->flags = S | A;
+            sa->seq = PEER_ISS;
+            sa->ack = iss + 1;
+            sa->win = 65535;
+            peer_opts(&sa->opts, which, 2, PEER_TS, tsv);
+            sa->opts.has_mss = true;
+            sa->opts.mss = 1460;
+            th_inject(h, sa);
+            free(sa);
+            th_expect(h, A, iss + 1, PEER_ISS + 1, TH_ANY, 0);
+            assert_int_equal(h->last.opts.has_ts, (want & O_TS) != 0);
+            if (want & O_TS)
+                assert_int_equal(h->last.opts.ts_ecr, PEER_TS);
+            /* Unscaled unless both sides agreed (RFC 7323 2.2). */
+            if (!(want & O_WS))
+                assert_int_equal(h->last.win, 65535);
+            else
+                assert_int_equal(h->last.win, (1u << 20) >> 5);
+            got = info_opts(h, s);
+            assert_int_equal((got & TAPIR_TCPI_OPT_WSCALE) != 0, (want & O_WS) != 0);
+            assert_int_equal((got & TAPIR_TCPI_OPT_TIMESTAMPS) != 0, (want & O_TS) != 0);
+            assert_int_equal((got & TAPIR_TCPI_OPT_SACK) != 0, (want & O_SACK) != 0);
+            tapir_tcp_abort(h->st, s);
+            th_drain(h);
+            th_expire(h, 10 * 60 * 1000);
+            th_free(h);
+        }
+    }
+}
+
+/* Scaled windows both ways: the peer's field shifted by its scale, ours
+ * shifted down by ours, and a receive window beyond 64 KB. */
+static void
+scaled_window_arithmetic(void **state)
+{
+    struct th *h = harness(true, 1u << 20);
+    uint32_t iss;
+    int l, c = passive(h, O_WS, 7, &l, &iss, true);
+    struct tapir_tcp_info ti;
+    char data[1000];
+
+    (void)state;
+    assert_int_equal(synack_opts.wscale, 5);
+    assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+    assert_int_equal(ti.snd_wscale, 7);
+    assert_int_equal(ti.rcv_wscale, 5);
+    assert_int_equal(ti.snd_wnd, 1000u << 7);       /* the final ACK's field 1000 */
+    memset(data, 'x', sizeof(data));
+    th_send(h, A | P, PEER_ISS + 1, iss + 1, 1000, data, sizeof(data));
+    th_advance_ms(h, 200);                          /* delayed ACK */
+    th_expect(h, A, iss + 1, PEER_ISS + 1 + 1000, ((1u << 20) - 1000) >> 5, 0);
+    assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+    assert_true(ti.rcv_wnd > 65535);
+    /* RFC 7323 2.4: the edge advertised before (with the update after the
+     * handshake) stays: RCV.WND is measured to it, not to the rounded one. */
+    assert_int_equal(ti.rcv_wnd, (1u << 20) - 1000);
+    /* The peer's window of 3 units lets 3 << 7 = 384 bytes go. */
+    th_send(h, A, PEER_ISS + 1001, iss + 1, 3, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, data, sizeof(data), 0), (long)sizeof(data));
+    th_poll(h);
+    th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 384);
+    th_expect_none(h);
+    finish(h, l, c);
+}
+
+/* RFC 7323 2.3: a shift above 14 is used as 14, counted. */
+static void
+wscale_above_14_is_clamped(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss;
+    int l, c = passive(h, O_WS, 200, &l, &iss, true);
+    struct tapir_tcp_info ti;
+
+    (void)state;
+    assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+    assert_int_equal(ti.snd_wscale, 14);
+    assert_int_equal(ti.snd_wnd, 1000u << 14);
+    assert_int_equal(th_stat(h, "TapirTcpWscaleClamped"), 1);
+    finish(h, l, c);
+}
+
+/* Every segment carries TS once negotiated; the ACK of new data echoing
+ * our TSval gives the RTT (RFC 7323 4), even for a retransmission. */
+static void
+timestamps_time_the_rtt(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, tsv;
+    int l, c = passive(h, O_TS, 0, &l, &iss, true);
+    struct tapir_tcp_info ti;
+    char data[100];
+    uint64_t n0 = th_stat(h, "TapirTcpTsRttSamples");
+
+    (void)state;
+    /* The handshake's ACK echoed the SYN-ACK's TSval at once: RTT 0. */
+    assert_int_equal(n0, 1);
+    memset(data, 'y', sizeof(data));
+    assert_int_equal(tapir_tcp_send(h->st, c, data, sizeof(data), 0), (long)sizeof(data));
+    th_poll(h);
+    th_expect(h, A | P, iss + 1, PEER_ISS + 1, TH_ANY, 100);
+    assert_true(h->last.opts.has_ts);
+    assert_int_equal(h->last.opts.ts_ecr, PEER_TS + 1);
+    /* The retransmission after the RTO echoes a newer TSval. */
+    th_advance_ms(h, 1000);
+    th_expect(h, A | P, iss + 1, PEER_ISS + 1, TH_ANY, 100);
+    tsv = h->last.opts.ts_val;
+    th_advance_ms(h, 37);
+    send_ts(h, A, PEER_ISS + 1, iss + 101, 1000, true, PEER_TS + 2, tsv, NULL, 0);
+    assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+    /* Karn's rule alone would take no sample from a retransmission. */
+    assert_int_equal(th_stat(h, "TapirTcpTsRttSamples"), 2);
+    assert_int_equal(ti.rtt_us, (7 * 0 + 37000) / 8);   /* RFC 6298 (2.3) */
+    finish(h, l, c);
+}
+
+/* RFC 7323 5.3: a segment whose TSval is older than TS.Recent is dropped
+ * (its data not delivered), answered with an ACK, and counted. */
+static void
+paws_drops_old_timestamps(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss;
+    int l, c = passive(h, O_TS, 0, &l, &iss, true);
+    char buf[16];
+
+    (void)state;
+    send_ts(h, A | P, PEER_ISS + 1, iss + 1, 1000, true, PEER_TS + 10, 0, "new", 3);
+    th_advance_ms(h, 200);
+    th_expect(h, A, iss + 1, PEER_ISS + 4, TH_ANY, 0);
+    assert_int_equal(h->last.opts.ts_ecr, PEER_TS + 10);
+    /* An old duplicate from before (TSval going backwards), in window. */
+    send_ts(h, A | P, PEER_ISS + 4, iss + 1, 1000, true, PEER_TS + 5, 0, "old", 3);
+    th_expect(h, A, iss + 1, PEER_ISS + 4, TH_ANY, 0);
+    assert_int_equal(th_stat(h, "TcpExtPAWSEstab"), 1);
+    assert_int_equal(tapir_tcp_recv(h->st, c, buf, sizeof(buf), 0), 3);
+    assert_memory_equal(buf, "new", 3);
+    assert_int_equal(tapir_tcp_recv(h->st, c, buf, sizeof(buf), 0), -EAGAIN);
+    /* A RST is exempt from PAWS (R1); so is a TSval that wrapped forward. */
+    send_ts(h, A | P, PEER_ISS + 4, iss + 1, 1000, true, PEER_TS + 10 + 0x7ffffff0u, 0, "ok!", 3);
+    assert_int_equal(tapir_tcp_recv(h->st, c, buf, sizeof(buf), 0), 3);
+    assert_int_equal(th_stat(h, "TcpExtPAWSEstab"), 1);
+    finish(h, l, c);
+}
+
+/* Older Linux omits TS on the handshake's last ACK (and some peers on
+ * other segments): accepted and counted, the connection works. */
+static void
+missing_timestamps_are_accepted(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss;
+    int l, c = passive(h, O_ALL, 7, &l, &iss, false);
+    char buf[16];
+
+    (void)state;
+    assert_int_equal(th_stat(h, "TapirTcpTsMissing"), 1);
+    send_ts(h, A | P, PEER_ISS + 1, iss + 1, 1000, false, 0, 0, "abc", 3);
+    assert_int_equal(tapir_tcp_recv(h->st, c, buf, sizeof(buf), 0), 3);
+    assert_int_equal(th_stat(h, "TapirTcpTsMissing"), 2);
+    assert_int_equal(th_stat(h, "TcpExtPAWSEstab"), 0);
+    finish(h, l, c);
+}
+
+/* With TS on, a full segment carries MSS - 12 bytes of payload so the
+ * packet still fits the MTU. */
+static void
+timestamps_shorten_the_payload(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss;
+    int l, c = passive(h, O_TS | O_WS, 0, &l, &iss, true);
+    static char data[3000];
+
+    (void)state;
+    send_ts(h, A, PEER_ISS + 1, iss + 1, 65535, true, PEER_TS + 2, 0, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, data, sizeof(data), 0), (long)sizeof(data));
+    th_poll(h);
+    th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 1448);
+    th_expect(h, A, iss + 1 + 1448, TH_ANY, TH_ANY, 1448);
+    th_expect_none(h);              /* Nagle holds the short tail */
+    finish(h, l, c);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(passive_negotiation_matrix),
+        cmocka_unit_test(active_negotiation_matrix),
+        cmocka_unit_test(scaled_window_arithmetic),
+        cmocka_unit_test(wscale_above_14_is_clamped),
+        cmocka_unit_test(timestamps_time_the_rtt),
+        cmocka_unit_test(paws_drops_old_timestamps),
+        cmocka_unit_test(missing_timestamps_are_accepted),
+        cmocka_unit_test(timestamps_shorten_the_payload),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
