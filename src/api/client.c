@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -131,9 +132,11 @@ recv_rep(int cfd, struct tp_sock_rep *rep, int *rfd)
     return 0;
 }
 
-int
-tp_sc_call(const char *path, const void *req, size_t req_len, int fd,
-    struct tp_sock_rep *rep, int *rfd)
+/* One exchange; a reply not there within *timeout (NULL: no bound) is
+ * -EAGAIN. */
+static int
+exchange(const char *path, const void *req, size_t req_len, int fd,
+    struct tp_sock_rep *rep, int *rfd, const struct timeval *timeout)
 {
     int cfd = ctl_open(path), err;
 
@@ -142,10 +145,19 @@ tp_sc_call(const char *path, const void *req, size_t req_len, int fd,
     memset(rep, 0, sizeof(*rep));
     if (cfd < 0)
         return cfd;
+    if (timeout != NULL)
+        syscall(SYS_setsockopt, cfd, SOL_SOCKET, SO_RCVTIMEO_OLD, timeout, sizeof(*timeout));
     if ((err = send_req(cfd, req, req_len, fd)) == 0)
         err = recv_rep(cfd, rep, rfd);
     raw_close(cfd);
-    return err;
+    return err == -EWOULDBLOCK ? -EAGAIN : err;
+}
+
+int
+tp_sc_call(const char *path, const void *req, size_t req_len, int fd,
+    struct tp_sock_rep *rep, int *rfd)
+{
+    return exchange(path, req, req_len, fd, rep, rfd, NULL);
 }
 
 /* One request about fd; returns -rep.err or a transport error. */
@@ -278,6 +290,8 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
 {
     struct tp_sock_req req = { .op = TP_SOCK_OP_CONNECT };
     struct tp_sock_rep rep;
+    struct timeval tv = { 0, 0 };
+    socklen_t tvlen = sizeof(tv);
     int fl = fcntl(fd, F_GETFL), err;
 
     if (fl < 0)
@@ -295,8 +309,20 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
             return err;
         req.arg[0] = TP_SOCK_CONNECT_NONBLOCK;
         req.arg[1] = fill(fd);
+        return call(path, fd, &req, &rep);
     }
-    return call(path, fd, &req, &rep);
+    /* A blocking connect waits at most SO_SNDTIMEO, as the kernel's does,
+     * then says EINPROGRESS; the connection goes on. */
+    req.magic = TP_SOCK_MAGIC;
+    req.version = TP_SOCK_VERSION;
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &tvlen) < 0
+        || (tv.tv_sec == 0 && tv.tv_usec == 0))
+        err = exchange(path, &req, sizeof(req), fd, &rep, NULL, NULL);
+    else
+        err = exchange(path, &req, sizeof(req), fd, &rep, NULL, &tv);
+    if (err != 0)
+        return err == -EAGAIN ? -EINPROGRESS : err;
+    return -rep.err;
 }
 
 static bool

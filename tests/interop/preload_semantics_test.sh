@@ -22,7 +22,8 @@ sock_need python3 setpriv timeout ss
 lib=$(cd "$(dirname "$0")/lib" && pwd)
 
 # The kernel's echo server: echoes each connection until EOF, then closes;
-# port 9101 holds connections and logs how each one ended.
+# port 9101 holds connections and logs how each one ended; port 9102's
+# accept queue fills with one connection, then SYNs go unanswered.
 cat >"$tmp/kpeer.py" <<'PY'
 import socket, sys, threading
 def echo(c):
@@ -45,12 +46,14 @@ def serve(port, fn, *a):
         c, _ = s.accept()
         threading.Thread(target=fn, args=(c,) + a, daemon=True).start()
 threading.Thread(target=serve, args=(9101, hold, sys.argv[2]), daemon=True).start()
+full = socket.socket(); full.bind((sys.argv[1], 9102)); full.listen(0)   # never accepts
 serve(9100, echo)
 PY
 timeout 150 python3 "$tmp/kpeer.py" $KADDR "$tmp/hold.log" &
 sock_pids+=($!)
 sock_wait_kernel_listen 9100
 sock_wait_kernel_listen 9101
+sock_wait_kernel_listen 9102
 head -c 300000 /dev/urandom >"$tmp/blob"
 
 # Usage errors: one line on stderr and the CLI's exit statuses.

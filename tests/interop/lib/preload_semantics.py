@@ -88,6 +88,17 @@ except ConnectionRefusedError:
 s.close()
 ok("refused: SO_ERROR and blocking connect say ECONNREFUSED")
 
+full = socket.create_connection((KADDR, 9102), timeout=5)     # fills its queue
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 300000))
+start = time.monotonic()
+e = t.connect_ex((KADDR, 9102))
+took = time.monotonic() - start
+assert e == errno.EINPROGRESS and 0.25 < took < 2.5, (e, took)
+t.close()
+full.close()
+ok("blocking connect bounded by SO_SNDTIMEO: EINPROGRESS after %.2f s" % took)
+
 # --- options ------------------------------------------------------------
 s = echo_conn()
 for level, name in ((socket.IPPROTO_TCP, socket.TCP_NODELAY),
