@@ -401,6 +401,100 @@ test_close_unread_resets(void **state)
     tapir_close(ls);
 }
 
+#define NTHREADS 8
+#define THREAD_BYTES (256u << 10)
+
+struct worker {
+    struct pair *p;
+    int fd;
+    int ok;
+};
+
+/* Client thread: connect, send THREAD_BYTES, half-close, read the echo. */
+static void *
+client_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sockaddr_in s = sin_of(ADDR_A, 8005);
+    uint8_t *out = malloc(THREAD_BYTES), *in = malloc(THREAD_BYTES + 1);
+    size_t got = 0;
+    int fd = tapir_socket(w->p->b, SOCK_STREAM);
+    ssize_t n;
+
+    fill_pattern(out, THREAD_BYTES, (uint32_t)(uintptr_t)w);
+    if (fd < 0 || tapir_connect(fd, (struct sockaddr *)&s, sizeof(s)) != 0)
+        goto out;
+    w->fd = fd;
+    /* The path holds more than THREAD_BYTES each way (two Unix socket
+     * buffers and two tapir buffers), so sending all before reading
+     * cannot deadlock. */
+    for (size_t off = 0; off < THREAD_BYTES; off += (size_t)n) {
+        if ((n = tapir_send(fd, out + off, THREAD_BYTES - off, MSG_NOSIGNAL)) <= 0)
+            goto out;
+    }
+    tapir_shutdown(fd, SHUT_WR);
+    while ((n = tapir_recv(fd, in + got, THREAD_BYTES - got + 1, 0)) > 0)
+        got += (size_t)n;
+    w->ok = got == THREAD_BYTES && memcmp(in, out, THREAD_BYTES) == 0;
+out:
+    if (fd >= 0)
+        tapir_close(fd);
+    free(out);
+    free(in);
+    return NULL;
+}
+
+/* Server thread: echo one accepted connection until end of file. */
+static void *
+echo_main(void *arg)
+{
+    struct worker *w = arg;
+    uint8_t buf[16384];
+    ssize_t n;
+
+    while ((n = tapir_read(w->fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t off = 0; off < n;) {
+            ssize_t k = tapir_send(w->fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+
+            if (k <= 0)
+                return NULL;
+            off += k;
+        }
+    }
+    w->ok = n == 0;
+    tapir_close(w->fd);
+    return NULL;
+}
+
+/* 8 client threads against 8 echo threads at once, through two nets. */
+static void
+test_threads(void **state)
+{
+    struct pair *p = *state;
+    struct worker cw[NTHREADS], sw[NTHREADS];
+    pthread_t ct[NTHREADS], st[NTHREADS];
+    int ls = listener(p, 8005);
+
+    for (int i = 0; i < NTHREADS; i++) {
+        cw[i] = (struct worker){ .p = p, .fd = -1, .ok = 0 };
+        assert_int_equal(pthread_create(&ct[i], NULL, client_main, &cw[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        sw[i] = (struct worker){ .p = p, .fd = tapir_accept(ls, NULL, NULL), .ok = 0 };
+        assert_true(sw[i].fd >= 0);
+        assert_int_equal(pthread_create(&st[i], NULL, echo_main, &sw[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_join(ct[i], NULL);
+        pthread_join(st[i], NULL);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        assert_true(cw[i].ok);
+        assert_true(sw[i].ok);
+    }
+    tapir_close(ls);
+}
+
 int
 main(void)
 {
@@ -411,6 +505,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_unread_resets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
