@@ -17,11 +17,15 @@ DEV=tpsock0
 fail() { echo "$NAME: FAIL: $*" >&2; exit 1; }
 skip() { echo "skipped: $*"; exit 77; }
 
-# Re-exec the calling script in a new network namespace under a time bound.
+# Re-exec the calling script in a new network namespace under a time bound;
+# inside it, make the scratch directory and the cleanup trap.
 sock_enter_ns() {
     local secs=$1
     shift
-    [ -n "${TAPIR_SOCK_TEST_NS:-}" ] && return 0
+    if [ -n "${TAPIR_SOCK_TEST_NS:-}" ]; then
+        sock_inside
+        return 0
+    fi
     [ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces and TUN"
     [ -c /dev/net/tun ] || skip "needs root for network namespaces and TUN (no /dev/net/tun)"
     unshare --net true 2>/dev/null || skip "needs root for network namespaces (unshare failed)"
@@ -38,18 +42,23 @@ sock_need() {
     done
 }
 
-tmp=$(mktemp -d "/tmp/tapir-$NAME.XXXXXX")
+tmp=
 tapird_pid=
 sock_pids=()
 # Every process left in this private namespace is one of ours (servers
 # started under timeout(1) would outlive a killed timeout): end them all,
-# found by the namespace itself.
+# found by the namespace itself -- never in the namespace of pid 1.
 sock_cleanup() {
     local me ns p
     for p in "${sock_pids[@]}" $tapird_pid; do
         kill -TERM "$p" 2>/dev/null || true
     done
     me=$(readlink /proc/self/ns/net)
+    if [ -z "${TAPIR_SOCK_TEST_NS:-}" ] || [ -z "$me" ] \
+        || [ "$me" = "$(readlink /proc/1/ns/net 2>/dev/null)" ]; then
+        [ -n "$tmp" ] && rm -rf "$tmp"
+        return 0
+    fi
     for _ in 1 2; do
         for ns in /proc/[0-9]*/ns/net; do
             p=${ns#/proc/}
@@ -61,7 +70,12 @@ sock_cleanup() {
     done
     rm -rf "$tmp"
 }
-trap sock_cleanup EXIT
+
+sock_inside() {
+    tmp=$(mktemp -d "/tmp/tapir-$NAME.XXXXXX")
+    TAPIRD_SOCK=$tmp/tapird.sock
+    trap sock_cleanup EXIT
+}
 
 sock_logs() {
     echo "--- tapird stderr" >&2; tail -n 40 "$tmp/tapird.err" >&2 || true
@@ -71,7 +85,7 @@ die() { sock_logs; fail "$*"; }
 
 TAPIR=${TAPIR_BIN:-}/tapir
 TAPIRD=${TAPIR_BIN:-}/tapird
-TAPIRD_SOCK=$tmp/tapird.sock
+TAPIRD_SOCK=
 
 sock_start_tapird() {
     ip link set lo up
