@@ -39,8 +39,8 @@ tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked)
 {
     switch (tcb->cc) {
     case TP_CC_RENO:
-        if (tcb->cwnd < tcb->ssthresh)              /* slow start, RFC 5681 (2) */
-            tcb->cwnd += acked < smss(tcb) ? acked : smss(tcb);
+        if (tcb->cwnd < tcb->ssthresh)              /* slow start, RFC 3465 ABC, L = 2 */
+            tcb->cwnd += acked < 2 * smss(tcb) ? acked : 2 * smss(tcb);
         else                                        /* congestion avoidance, (3) */
             tcb->cwnd += (uint32_t)((uint64_t)smss(tcb) * smss(tcb) / tcb->cwnd) + 1;
         break;

@@ -170,6 +170,7 @@ established(struct tp_tcb *tcb, struct tapir_time now)
     if (!tcb->rtt_valid && tcb->n_rtx > 0 && tcb->rto_us < 3000000)
         tcb->rto_us = 3000000;
     tcb->n_rtx = 0;
+    tcb->recover = tcb->snd_una;    /* RFC 6582: no recovery point yet */
     tp_tcb_set_state(tcb, TAPIR_TCP_ESTABLISHED);
     if (tcb->fin_queued)            /* shutdown(WR) before the handshake ended */
         tp_tcb_set_state(tcb, TAPIR_TCP_FIN_WAIT_1);
@@ -419,7 +420,8 @@ ack_new_data(struct tp_tcb *tcb, const struct seg_ctx *c)
     tcb->n_rtx = 0;
     tcb->n_dupacks = 0;
     tcb->soft_err = 0;
-    tp_cc_on_ack(tcb, acked);
+    if (!tcb->in_recovery)          /* recovery sets cwnd itself (tcp_sack.c) */
+        tp_cc_on_ack(tcb, acked);
     tcb->persist = false;
     tcb->rtx_at = tcb->snd_una == tcb->snd_max ? TAPIR_TIME_NEVER
         : tapir_time_add(now, TAPIR_US(tcb->rto_us));
@@ -455,13 +457,24 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
         return SEG_DROP_CHALLENGE;
     }
     if (tp_seq_gt(ack, tcb->snd_una)) {
+        uint32_t acked = ack - tcb->snd_una;
+
         ack_new_data(tcb, c);
-    } else if (ack == tcb->snd_una && c->len == 0
-        && tp_tcp_seg_wnd(tcb, c->h.window, c->h.flags) == tcb->snd_wnd
-        && tcb->snd_wnd > 0 && !tcb->persist && tcb->snd_max != tcb->snd_una
-        && ++tcb->n_dupacks == 3) {
-        /* RFC 5681 3.2: fast retransmit (recovery itself is issue 4's). */
-        tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;
+        tp_sack_input(tcb, &c->opts);
+        tp_recovery_on_ack(tcb, acked);
+    } else {
+        bool news = tp_sack_input(tcb, &c->opts);
+
+        /* RFC 5681 2 "duplicate ACK", and RFC 6675 5: an ACK bringing new
+         * SACK information counts too. */
+        if (ack == tcb->snd_una && c->len == 0 && !tcb->persist
+            && tcb->snd_max != tcb->snd_una && (news
+            || (tp_tcp_seg_wnd(tcb, c->h.window, c->h.flags) == tcb->snd_wnd
+            && tcb->snd_wnd > 0))) {
+            if (tcb->n_dupacks < UINT8_MAX)
+                tcb->n_dupacks++;
+            tp_recovery_on_dupack(tcb);     /* fast retransmit and recovery */
+        }
     }
     if (c->len == 0)
         tp_stat_inc(st, TP_STAT_TCP_EXT_PURE_ACKS);

@@ -31,6 +31,7 @@
 #define TP_TCP_NONE UINT32_MAX      /* "no index" in intrusive links */
 #define TP_TCP_HANDLE_IDX_BITS 20   /* handle = gen << 20 | index (max_socks <= 2^20) */
 #define TP_TCP_REASS_MAX_BLOCKS 8   /* holes tracked per connection */
+#define TP_TCP_SACK_MAX_BLOCKS 8    /* SACKed ranges the sender remembers */
 #define TP_TCP_MSS_MIN 64           /* clamp for absurd peer MSS values */
 #define TP_TCP_MSS_DEFAULT 536      /* RFC 9293 3.7.1, MUST-15 */
 #define TP_TCP_DELACK_MS 40         /* delayed ACK timer (issue 4 refines) */
@@ -50,6 +51,7 @@ struct tp_ring {
 struct tp_reass {
     uint8_t n;
     struct tp_sack_block blk[TP_TCP_REASS_MAX_BLOCKS];     /* sorted, disjoint */
+    uint32_t last_seq;              /* start of the latest segment held: SACK's first block */
     bool has_fin;                   /* a FIN arrived beyond a hole */
     uint32_t fin_seq;
 };
@@ -94,6 +96,14 @@ struct tp_tcb {
     struct tapir_time ts_recent_at; /* when TS.Recent was set (PAWS 24-day rule) */
     uint32_t ts_offset;             /* per-connection random TSval offset (RFC 7323 5.4) */
     uint32_t last_ack_sent;         /* RFC 7323 4.3 Last.ACK.sent */
+
+    /* Loss recovery (tcp_sack.c): the SACK scoreboard (RFC 6675), and
+     * fast recovery with or without it (RFC 6675, RFC 6582). */
+    struct tp_sack_block sacked[TP_TCP_SACK_MAX_BLOCKS];   /* sorted, disjoint, above SND.UNA */
+    uint8_t n_sacked;
+    bool in_recovery;
+    uint32_t recover;               /* RecoveryPoint (6675) / recover (6582) */
+    uint32_t high_rxt;              /* HighRxt: end of the latest retransmission */
 
     /* Receive sequence variables. */
     uint32_t irs;
@@ -267,6 +277,25 @@ void tp_tcp_ts_update(struct tp_tcb *tcb, const struct tp_tcp_opts *o, uint32_t 
 uint32_t tp_tcp_seg_max(const struct tp_tcb *tcb);
 /* SEG.WND as bytes (RFC 7323 2.3: never scaled on a SYN). */
 uint32_t tp_tcp_seg_wnd(const struct tp_tcb *tcb, uint16_t win, uint8_t flags);
+
+/* Fill o's SACK blocks from the reassembly queue (RFC 2018 4). */
+void tp_tcp_sack_out(const struct tp_tcb *tcb, struct tp_tcp_opts *o);
+
+/* tcp_sack.c: the sender's loss recovery. */
+/* Take the SACK blocks of an acceptable ACK into the scoreboard (bad ones
+ * counted and ignored); returns true if they SACKed new bytes. */
+bool tp_sack_input(struct tp_tcb *tcb, const struct tp_tcp_opts *o);
+/* SND.UNA moved: forget what lies below it; leave recovery at the recovery
+ * point.  acked is the number of bytes newly acknowledged. */
+void tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked);
+/* A duplicate ACK (counted in n_dupacks) or one with new SACK information. */
+void tp_recovery_on_dupack(struct tp_tcb *tcb);
+/* An RTO: leave recovery, forget the scoreboard. */
+void tp_recovery_on_rto(struct tp_tcb *tcb);
+/* RFC 6675 SetPipe(): bytes believed in the network. */
+uint32_t tp_sack_pipe(const struct tp_tcb *tcb);
+/* RFC 6675 NextSeg() rule 1: the next lost range to retransmit. */
+bool tp_sack_next_hole(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len);
 
 /* tcp_output.c */
 /* Send whatever tcb has to send at now (data, FIN, ACKs, probes). */

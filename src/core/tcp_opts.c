@@ -153,3 +153,24 @@ tp_tcp_seg_wnd(const struct tp_tcb *tcb, uint16_t win, uint8_t flags)
         return win;
     return (uint32_t)win << tcb->snd_wscale;
 }
+
+/* RFC 2018 4: the first block holds the segment that arrived last; the
+ * others follow, highest first (the ones most likely news to the sender).
+ * tp_tcphdr_len() leaves out those the option space cannot hold. */
+void
+tp_tcp_sack_out(const struct tp_tcb *tcb, struct tp_tcp_opts *o)
+{
+    const struct tp_reass *q = &tcb->reass;
+    int first = -1;
+
+    if (!tcb->opt_sack || q->n == 0)
+        return;
+    for (int i = 0; i < q->n; i++)
+        if (tp_seq_in(q->last_seq, q->blk[i].left, q->blk[i].right - q->blk[i].left))
+            first = i;
+    if (first >= 0)
+        o->sack[o->n_sack++] = q->blk[first];
+    for (int i = q->n - 1; i >= 0 && o->n_sack < TP_TCP_MAX_SACK; i--)
+        if (i != first)
+            o->sack[o->n_sack++] = q->blk[i];
+}

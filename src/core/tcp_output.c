@@ -93,7 +93,14 @@ emit(struct tp_tcb *tcb, const struct seg *s)
         }
     }
     tp_tcp_opts_out(tcb, s->flags, &o.opts);
+    if ((s->flags & TP_TCP_ACK) && !(s->flags & TP_TCP_SYN))
+        tp_tcp_sack_out(tcb, &o.opts);
     hlen = tp_tcphdr_len(&o);
+    /* SACK blocks on a full data segment must not push it past the MTU. */
+    while (o.opts.n_sack > 0 && hlen + s->len + 20 > st->cfg.mtu) {
+        o.opts.n_sack--;
+        hlen = tp_tcphdr_len(&o);
+    }
     tp_tcphdr_emit(&o, hdr);
     iov[0] = (struct tapir_iov){ hdr, hlen };
     if (s->len > 0)
@@ -124,9 +131,12 @@ next_data(struct tp_tcb *tcb, struct seg *s)
 {
     uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
     uint32_t avail = tp_seq_lt(tcb->snd_nxt, data_end) ? data_end - tcb->snd_nxt : 0;
-    uint32_t wnd = tcb->snd_wnd < tcb->cwnd ? tcb->snd_wnd : tcb->cwnd;
     uint32_t inflight = tcb->snd_nxt - tcb->snd_una;
-    uint32_t usable = wnd > inflight ? wnd - inflight : 0;
+    /* RFC 6675: in SACK recovery cwnd is measured against pipe. */
+    uint32_t load = tcb->in_recovery && tcb->opt_sack ? tp_sack_pipe(tcb) : inflight;
+    uint32_t wusable = tcb->snd_wnd > inflight ? tcb->snd_wnd - inflight : 0;
+    uint32_t cusable = tcb->cwnd > load ? tcb->cwnd - load : 0;
+    uint32_t usable = wusable < cusable ? wusable : cusable;
     uint32_t len = avail < usable ? avail : usable;
     bool fin_state = tcb->state == TAPIR_TCP_FIN_WAIT_1 || tcb->state == TAPIR_TCP_CLOSING
         || tcb->state == TAPIR_TCP_LAST_ACK;
@@ -243,6 +253,34 @@ arm_persist(struct tp_tcb *tcb, struct tapir_time now)
     tp_tcp_timer_update(tcb);
 }
 
+/* RFC 6675 5 (C): while cwnd - pipe allows a segment, retransmit the
+ * lost ranges NextSeg() names; new data then goes by next_segment(). */
+static void
+sack_retransmit(struct tp_tcb *tcb)
+{
+    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len, seq, len;
+    struct seg s;
+
+    if (!tcb->in_recovery || !tcb->opt_sack)
+        return;
+    for (int guard = 0; guard < 1000; guard++) {
+        if (tp_sack_pipe(tcb) + tp_tcp_seg_max(tcb) > tcb->cwnd
+            || !tp_sack_next_hole(tcb, &seq, &len))
+            return;
+        if (tp_seq_lt(seq, tcb->snd_buf_seq) || !tp_seq_lt(seq, data_end))
+            return;
+        if (tp_seq_gt(seq + len, data_end))
+            len = data_end - seq;
+        s = (struct seg){ .seq = seq, .len = len, .flags = TP_TCP_ACK };
+        emit(tcb, &s);
+        tcb->high_rxt = seq + len;
+        tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RETRANS);
+        tcb->total_retrans++;
+        tcb->rtt_timing = false;    /* Karn */
+    }
+}
+
 void
 tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
 {
@@ -265,6 +303,7 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
             tcb->rtt_timing = false;
         }
     }
+    sack_retransmit(tcb);
     for (int guard = 0; guard < 100000 && next_segment(tcb, &s); guard++) {
         emit(tcb, &s);
         account(tcb, &s, now);

@@ -75,6 +75,7 @@ tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t 
         tp_stat_inc(st, TP_STAT_TCP_EXT_OFO_DROP);
         return false;
     }
+    q->last_seq = seq;
     tp_ring_write_at(&tcb->rcv, off, data, len);
     tp_stat_inc(st, overlaps ? TP_STAT_TCP_EXT_OFO_MERGE : TP_STAT_TCP_EXT_OFO_QUEUE);
     return true;

@@ -57,6 +57,14 @@
     X(TCP_EXT_WSCALE_CLAMPED, "TapirTcpWscaleClamped", "peer window scale above 14, used as 14") \
     X(TCP_EXT_TS_MISSING, "TapirTcpTsMissing", "segments without a timestamp on a timestamp connection, accepted") \
     X(TCP_EXT_TS_RTT_SAMPLES, "TapirTcpTsRttSamples", "RTT samples taken from timestamp echoes") \
+    X(TCP_EXT_SACK_INVERTED, "TapirTcpSackInverted", "SACK blocks with left >= right, ignored") \
+    X(TCP_EXT_SACK_OUTSIDE, "TapirTcpSackOutside", "SACK blocks outside SND.UNA..SND.MAX, ignored") \
+    X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \
+    X(TCP_EXT_SACK_OVERFLOW, "TapirTcpSackScoreboardFull", "SACK blocks not remembered: scoreboard full") \
+    X(TCP_EXT_DSACK_RECV, "TcpExtTCPDSACKRecv", "D-SACK blocks received (RFC 2883), not used") \
+    X(TCP_EXT_SACK_RECOVERY, "TcpExtTCPSackRecovery", "fast recoveries with SACK (RFC 6675)") \
+    X(TCP_EXT_RENO_RECOVERY, "TcpExtTCPRenoRecovery", "fast recoveries without SACK (RFC 6582)") \
+    X(TCP_EXT_SACK_RETRANS, "TapirTcpSackRetrans", "segments retransmitted from the SACK scoreboard") \
     X(TCP_EXT_STATE_CLOSED, "TapirTcpStateClosed", "transitions to CLOSED")       \
     X(TCP_EXT_STATE_LISTEN, "TapirTcpStateListen", "transitions to LISTEN")       \
     X(TCP_EXT_STATE_SYN_SENT, "TapirTcpStateSynSent", "transitions to SYN-SENT")  \

@@ -214,6 +214,7 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
     tcb->rto_us = rto_clamp(tcb, tcb->rto_us * 2);
     tcb->rtt_timing = false;        /* Karn's rule */
     tp_cc_on_rto(tcb);
+    tp_recovery_on_rto(tcb);
     tcb->n_dupacks = 0;
     tcb->snd_nxt = tcb->snd_una;
     tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));

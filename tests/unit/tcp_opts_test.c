@@ -373,6 +373,175 @@ timestamps_shorten_the_payload(void **state)
     finish(h, l, c);
 }
 
+
+static void
+expect_blocks(struct th *h, int n, const uint32_t *lr)
+{
+    assert_int_equal(h->last.opts.n_sack, n);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(h->last.opts.sack[i].left, lr[2 * i]);
+        assert_int_equal(h->last.opts.sack[i].right, lr[2 * i + 1]);
+    }
+}
+
+/* RFC 2018 4: out-of-order data is ACKed at once with SACK blocks, the
+ * block of the latest segment first, as many as fit beside TS (3). */
+static void
+sack_blocks_from_the_reassembly_queue(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, r = PEER_ISS + 1;
+    int l, c = passive(h, O_ALL, 7, &l, &iss, true);
+    static char d[1000];
+
+    (void)state;
+    send_ts(h, A, r + 1000, iss + 1, 1000, true, PEER_TS + 2, 0, d, 100);
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 1, (const uint32_t[]){ r + 1000, r + 1100 });
+    send_ts(h, A, r + 3000, iss + 1, 1000, true, PEER_TS + 3, 0, d, 100);
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 2, (const uint32_t[]){ r + 3000, r + 3100, r + 1000, r + 1100 });
+    send_ts(h, A, r + 5000, iss + 1, 1000, true, PEER_TS + 4, 0, d, 100);
+    th_drain(h);
+    /* The latest segment extends the first block: that block leads. */
+    send_ts(h, A, r + 1100, iss + 1, 1000, true, PEER_TS + 5, 0, d, 100);
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 3, (const uint32_t[]){ r + 1000, r + 1200, r + 5000, r + 5100,
+        r + 3000, r + 3100 });
+    send_ts(h, A, r + 7000, iss + 1, 1000, true, PEER_TS + 6, 0, d, 100);
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 3, (const uint32_t[]){ r + 7000, r + 7100, r + 5000, r + 5100,
+        r + 3000, r + 3100 });
+    /* The hole at RCV.NXT fills: the ACK jumps, the other blocks remain. */
+    send_ts(h, A, r, iss + 1, 1000, true, PEER_TS + 7, 0, d, 100);
+    th_drain(h);
+    send_ts(h, A, r + 100, iss + 1, 1000, true, PEER_TS + 8, 0, d, 900);
+    th_expect(h, A, iss + 1, r + 1200, TH_ANY, 0);
+    expect_blocks(h, 3, (const uint32_t[]){ r + 7000, r + 7100, r + 5000, r + 5100,
+        r + 3000, r + 3100 });
+    finish(h, l, c);
+}
+
+/* Without TS, four blocks fit; with SACK off on our side, none are sent. */
+static void
+sack_block_count_and_switch(void **state)
+{
+    static char d[100];
+
+    (void)state;
+    for (int on = 0; on <= 1; on++) {
+        struct th *h = harness(on, 0);
+        uint32_t iss, r = PEER_ISS + 1;
+        int l, c = passive(h, O_SACK, 0, &l, &iss, true);
+
+        for (uint32_t k = 1; k <= 5; k++) {
+            send_ts(h, A, r + 1000 * k, iss + 1, 1000, false, 0, 0, d, 100);
+            th_expect(h, A, iss + 1, r, TH_ANY, 0);
+            assert_int_equal(h->last.opts.n_sack, on ? (k < 4 ? k : 4) : 0);
+            if (on)
+                assert_int_equal(h->last.opts.sack[0].left, r + 1000 * k);
+        }
+        finish(h, l, c);
+    }
+}
+
+/* Bad SACK blocks are ignored and counted: inverted, beyond SND.MAX,
+ * repeated; one below SND.UNA is a D-SACK (counted).  A good one after
+ * them still works, and none of them crash anything. */
+static void
+bad_sack_blocks_are_counted(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss;
+    int l, c = passive(h, O_SACK | O_WS, 0, &l, &iss, true);
+    static char d[2 * 1460];
+    struct th_seg *a = calloc(1, sizeof(*a));
+
+    (void)state;
+    assert_non_null(a);
+    send_ts(h, A, PEER_ISS + 1, iss + 1, 65535, false, 0, 0, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, d, sizeof(d), 0), (long)sizeof(d));
+    th_poll(h);
+    th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 1460);
+    th_expect(h, A | P, iss + 1461, TH_ANY, TH_ANY, 1460);
+    a->flags = A;
+    a->seq = PEER_ISS + 1;
+    a->ack = iss + 1;
+    a->win = 1000;
+    a->opts.n_sack = 4;
+    a->opts.sack[0] = (struct tp_sack_block){ iss + 2000, iss + 1500 };         /* inverted */
+    a->opts.sack[1] = (struct tp_sack_block){ iss + 1461, iss + 9999 };         /* past SND.MAX */
+    a->opts.sack[2] = (struct tp_sack_block){ iss + 1461, iss + 2921 };         /* good */
+    a->opts.sack[3] = (struct tp_sack_block){ iss + 1461, iss + 2921 };         /* repeated */
+    th_inject(h, a);
+    assert_int_equal(th_stat(h, "TapirTcpSackInverted"), 1);
+    assert_int_equal(th_stat(h, "TapirTcpSackOutside"), 1);
+    assert_int_equal(th_stat(h, "TapirTcpSackRepeated"), 1);
+    /* The first segment is acknowledged; a D-SACK for it follows. */
+    a->ack = iss + 1461;
+    a->opts.n_sack = 2;
+    a->opts.sack[0] = (struct tp_sack_block){ iss + 1, iss + 1461 };
+    a->opts.sack[1] = (struct tp_sack_block){ iss + 1, iss + 100 };             /* below SND.UNA */
+    th_inject(h, a);
+    assert_int_equal(th_stat(h, "TcpExtTCPDSACKRecv"), 1);
+    assert_int_equal(th_stat(h, "TapirTcpSackOutside"), 2);
+    a->ack = iss + 2921;
+    a->opts.n_sack = 0;
+    th_inject(h, a);
+    th_expect_none(h);
+    free(a);
+    finish(h, l, c);
+}
+
+/* RFC 6675: three duplicate ACKs whose SACK blocks show two holes: the
+ * first lost segment goes at once, the second as the next ACK frees room
+ * in the pipe -- no RTO, and no segment sent twice. */
+static void
+sack_scoreboard_repairs_two_holes(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, u;
+    int l, c = passive(h, O_SACK | O_WS, 0, &l, &iss, true);
+    static char d[10 * 1460];
+    struct th_seg *a = calloc(1, sizeof(*a));
+
+    (void)state;
+    assert_non_null(a);
+    u = iss + 1;
+    send_ts(h, A, PEER_ISS + 1, u, 65535, false, 0, 0, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, d, sizeof(d), 0), (long)sizeof(d));
+    th_poll(h);
+    for (int k = 0; k < 10; k++)
+        th_expect(h, A | (k == 9 ? P : 0), u + 1460u * (uint32_t)k, TH_ANY, TH_ANY, 1460);
+    /* Segments 0 and 3 lost: 1-2 and 4-9 arrive, each drawing a dup ACK. */
+    a->flags = A;
+    a->seq = PEER_ISS + 1;
+    a->ack = u;
+    a->win = 65535;
+    for (int k = 1; k <= 9; k++) {
+        if (k == 3)
+            continue;
+        a->opts.n_sack = k < 3 ? 1 : 2;
+        a->opts.sack[0] = k < 3 ? (struct tp_sack_block){ u + 1460, u + 1460u * (uint32_t)(k + 1) }
+            : (struct tp_sack_block){ u + 4 * 1460, u + 1460u * (uint32_t)(k + 1) };
+        a->opts.sack[1] = (struct tp_sack_block){ u + 1460, u + 3 * 1460 };
+        th_inject(h, a);
+    }
+    /* Exactly the two holes were resent, each once. */
+    th_expect(h, A, u, TH_ANY, TH_ANY, 1460);
+    th_expect(h, A, u + 3 * 1460, TH_ANY, TH_ANY, 1460);
+    th_expect_none(h);
+    assert_int_equal(th_stat(h, "TcpExtTCPSackRecovery"), 1);
+    assert_int_equal(th_stat(h, "TcpExtTCPTimeouts"), 0);
+    /* The ACK of everything ends recovery. */
+    a->ack = u + 10 * 1460;
+    a->opts.n_sack = 0;
+    th_inject(h, a);
+    th_expect_none(h);
+    free(a);
+    finish(h, l, c);
+}
+
 int
 main(void)
 {
@@ -385,6 +554,10 @@ main(void)
         cmocka_unit_test(paws_drops_old_timestamps),
         cmocka_unit_test(missing_timestamps_are_accepted),
         cmocka_unit_test(timestamps_shorten_the_payload),
+        cmocka_unit_test(sack_blocks_from_the_reassembly_queue),
+        cmocka_unit_test(sack_block_count_and_switch),
+        cmocka_unit_test(bad_sack_blocks_are_counted),
+        cmocka_unit_test(sack_scoreboard_repairs_two_holes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

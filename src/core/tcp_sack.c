@@ -1,0 +1,223 @@
+/*
+ * src/core/tcp_sack.c -- the sender's loss recovery: the SACK scoreboard
+ * and conservative recovery of RFC 6675 when SACK was negotiated, NewReno
+ * fast recovery (RFC 6582) when it was not.
+ *
+ * The scoreboard is a short sorted list of SACKed ranges above SND.UNA.
+ * Blocks that are inverted, outside SND.UNA..SND.MAX, or repeated within
+ * one segment are ignored and counted (a block below SND.UNA is a D-SACK,
+ * RFC 2883: counted, not used); a full list drops the new block, counted:
+ * memory never grows.  Called by tcp_input.c (ACKs), tcp_output.c (what
+ * to retransmit, how much is in flight) and tcp_timer.c (RTO).
+ */
+#include <string.h>
+
+#include "core/tcp_int.h"
+
+#define DUPTHRESH 3                 /* RFC 6675 2 */
+
+/* Merge [l, r) into the sorted, disjoint list; false if it is full. */
+static bool
+board_add(struct tp_tcb *tcb, uint32_t l, uint32_t r, bool *grew)
+{
+    struct tp_sack_block *b = tcb->sacked;
+    uint8_t i = 0, j, n = tcb->n_sacked;
+    uint32_t old = 0;
+
+    while (i < n && tp_seq_lt(b[i].right, l))
+        i++;
+    for (j = i; j < n && tp_seq_leq(b[j].left, r); j++) {
+        old += b[j].right - b[j].left;
+        l = tp_seq_min(l, b[j].left);
+        r = tp_seq_max(r, b[j].right);
+    }
+    if (i == j) {
+        if (n == TP_TCP_SACK_MAX_BLOCKS)
+            return false;
+        memmove(&b[i + 1], &b[i], (size_t)(n - i) * sizeof(b[0]));
+        tcb->n_sacked++;
+    } else if (j - i > 1) {
+        memmove(&b[i + 1], &b[j], (size_t)(n - j) * sizeof(b[0]));
+        tcb->n_sacked = (uint8_t)(n - (j - i - 1));
+    }
+    b[i] = (struct tp_sack_block){ l, r };
+    if (r - l > old)
+        *grew = true;
+    return true;
+}
+
+bool
+tp_sack_input(struct tp_tcb *tcb, const struct tp_tcp_opts *o)
+{
+    struct tapir_stack *st = tcb->st;
+    bool grew = false;
+
+    if (!tcb->opt_sack)
+        return false;
+    for (uint8_t i = 0; i < o->n_sack; i++) {
+        uint32_t l = o->sack[i].left, r = o->sack[i].right;
+        bool dup = false;
+
+        for (uint8_t k = 0; k < i; k++)
+            dup = dup || (o->sack[k].left == l && o->sack[k].right == r);
+        if (dup) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_REPEATED);
+        } else if (!tp_seq_lt(l, r)) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_INVERTED);
+        } else if (i == 0 && tp_seq_leq(r, tcb->snd_una) && tp_seq_geq(l, tcb->snd_una - tcb->max_snd_wnd)) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_DSACK_RECV);     /* RFC 2883 */
+        } else if (tp_seq_lt(l, tcb->snd_una) || tp_seq_gt(r, tcb->snd_max)) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_OUTSIDE);
+        } else if (!board_add(tcb, l, r, &grew)) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_OVERFLOW);
+        }
+    }
+    return grew;
+}
+
+/* Drop what SND.UNA passed. */
+static void
+board_prune(struct tp_tcb *tcb)
+{
+    uint8_t k = 0;
+
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        struct tp_sack_block b = tcb->sacked[i];
+
+        if (tp_seq_leq(b.right, tcb->snd_una))
+            continue;
+        if (tp_seq_lt(b.left, tcb->snd_una))
+            b.left = tcb->snd_una;
+        tcb->sacked[k++] = b;
+    }
+    tcb->n_sacked = k;
+}
+
+static uint32_t
+smss(const struct tp_tcb *tcb)
+{
+    return tp_tcp_seg_max(tcb);
+}
+
+/* RFC 6675 IsLost(seq): DupThresh discontiguous SACKed ranges above it, or
+ * more than (DupThresh - 1) * SMSS SACKed bytes above it. */
+static bool
+is_lost(const struct tp_tcb *tcb, uint32_t seq)
+{
+    uint32_t bytes = 0, blocks = 0;
+
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        if (tp_seq_leq(tcb->sacked[i].right, seq))
+            continue;
+        blocks++;
+        bytes += tcb->sacked[i].right - tp_seq_max(tcb->sacked[i].left, seq + 1);
+    }
+    return blocks >= DUPTHRESH || bytes > (DUPTHRESH - 1) * smss(tcb);
+}
+
+uint32_t
+tp_sack_pipe(const struct tp_tcb *tcb)
+{
+    uint32_t pipe = tcb->snd_max - tcb->snd_una, hole = tcb->snd_una;
+
+    /* Every byte sent and not acknowledged counts, except SACKed ones and
+     * those in holes deemed lost; a retransmitted lost byte counts again
+     * (RFC 6675 SetPipe, with holes as the unit). */
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        uint32_t l = tcb->sacked[i].left, r = tcb->sacked[i].right;
+
+        pipe -= r - l;
+        if (tp_seq_lt(hole, l) && is_lost(tcb, hole)) {
+            uint32_t rtx_end = tp_seq_min(tp_seq_max(tcb->high_rxt, hole), l);
+
+            pipe -= (l - hole) - (rtx_end - hole);
+        }
+        hole = r;
+    }
+    return pipe;
+}
+
+bool
+tp_sack_next_hole(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len)
+{
+    uint32_t hole = tcb->snd_una;
+
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        uint32_t l = tcb->sacked[i].left;
+        uint32_t start = tp_seq_max(hole, tcb->high_rxt);
+
+        if (tp_seq_lt(start, l) && is_lost(tcb, start)) {
+            *seq = start;
+            *len = l - start < smss(tcb) ? l - start : smss(tcb);
+            return true;
+        }
+        hole = tcb->sacked[i].right;
+    }
+    return false;
+}
+
+/* Enter fast recovery on the third duplicate ACK (RFC 6675 5 (4), RFC 6582
+ * 3.2 (2)), unless still inside the last one's recovery point. */
+static void
+enter_recovery(struct tp_tcb *tcb)
+{
+    if (tp_seq_lt(tcb->snd_una, tcb->recover) && tcb->recover != tcb->snd_una)
+        return;                     /* RFC 6582 3.2 (1): no second reduction */
+    tcb->in_recovery = true;
+    tcb->recover = tcb->snd_max;
+    tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;     /* ssthresh, cwnd = ssthresh */
+    tcb->high_rxt = tcb->snd_una + smss(tcb);
+    if (tcb->opt_sack) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RECOVERY);
+    } else {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_RENO_RECOVERY);
+        tcb->cwnd += DUPTHRESH * smss(tcb);         /* RFC 6582 3.2 (2): inflate */
+    }
+}
+
+void
+tp_recovery_on_dupack(struct tp_tcb *tcb)
+{
+    if (!tcb->in_recovery) {
+        if (tcb->n_dupacks >= DUPTHRESH || (tcb->opt_sack && tcb->n_sacked > 0
+            && is_lost(tcb, tcb->snd_una)))
+            enter_recovery(tcb);
+        return;
+    }
+    if (!tcb->opt_sack)
+        tcb->cwnd += smss(tcb);     /* RFC 6582 3.2 (3) */
+}
+
+void
+tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked)
+{
+    board_prune(tcb);
+    if (!tcb->in_recovery)
+        return;
+    if (tp_seq_geq(tcb->snd_una, tcb->recover)) {
+        /* Full acknowledgment: RFC 6582 3.2 (5), RFC 6675 5 end. */
+        uint32_t flight = tcb->snd_max - tcb->snd_una + smss(tcb);
+
+        tcb->in_recovery = false;
+        tcb->cwnd = tcb->ssthresh < flight ? tcb->ssthresh : flight;
+        return;
+    }
+    if (tp_seq_lt(tcb->high_rxt, tcb->snd_una))
+        tcb->high_rxt = tcb->snd_una;
+    if (!tcb->opt_sack) {
+        /* Partial acknowledgment, RFC 6582 3.2 (5): retransmit the next
+         * unacknowledged segment, deflate by what was acked. */
+        tcb->rtx_once = true;
+        tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : smss(tcb);
+        if (acked >= smss(tcb))
+            tcb->cwnd += smss(tcb);
+    }
+}
+
+void
+tp_recovery_on_rto(struct tp_tcb *tcb)
+{
+    tcb->in_recovery = false;
+    tcb->recover = tcb->snd_max;    /* RFC 6582 4 */
+    tcb->n_sacked = 0;              /* go-back-N resends from SND.UNA */
+}
