@@ -171,6 +171,12 @@ established(struct tp_tcb *tcb, struct tapir_time now)
         tcb->rto_us = 3000000;
     tcb->n_rtx = 0;
     tcb->recover = tcb->snd_una;    /* RFC 6582: no recovery point yet */
+    if (tcb->opt_wscale)
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CONN_WSCALE);
+    if (tcb->opt_ts)
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CONN_TS);
+    if (tcb->opt_sack)
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CONN_SACK);
     tp_tcb_set_state(tcb, TAPIR_TCP_ESTABLISHED);
     if (tcb->fin_queued)            /* shutdown(WR) before the handshake ended */
         tp_tcb_set_state(tcb, TAPIR_TCP_FIN_WAIT_1);

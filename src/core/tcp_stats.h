@@ -57,6 +57,9 @@
     X(TCP_EXT_WSCALE_CLAMPED, "TapirTcpWscaleClamped", "peer window scale above 14, used as 14") \
     X(TCP_EXT_TS_MISSING, "TapirTcpTsMissing", "segments without a timestamp on a timestamp connection, accepted") \
     X(TCP_EXT_TS_RTT_SAMPLES, "TapirTcpTsRttSamples", "RTT samples taken from timestamp echoes") \
+    X(TCP_EXT_CONN_WSCALE, "TapirTcpConnWscale", "connections established with window scaling") \
+    X(TCP_EXT_CONN_TS, "TapirTcpConnTimestamps", "connections established with timestamps") \
+    X(TCP_EXT_CONN_SACK, "TapirTcpConnSack", "connections established with SACK") \
     X(TCP_EXT_SACK_INVERTED, "TapirTcpSackInverted", "SACK blocks with left >= right, ignored") \
     X(TCP_EXT_SACK_OUTSIDE, "TapirTcpSackOutside", "SACK blocks outside SND.UNA..SND.MAX, ignored") \
     X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \
