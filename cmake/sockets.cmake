@@ -13,9 +13,14 @@ find_package(Threads REQUIRED)
 target_link_libraries(tapir_sock PUBLIC tapir Threads::Threads)
 
 # tapird: `tapir run`'s device setup and argument parsers, plus the engine.
+# report.c (tapir status's text) counts the services' counters too, so
+# the services come along.
+file(GLOB TAPIRD_SVC_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/services/*.c)
+list(FILTER TAPIRD_SVC_SRC EXCLUDE REGEX "_test\\.c$")
 add_executable(tapird ${CMAKE_SOURCE_DIR}/src/daemon/tapird.c
   ${CMAKE_SOURCE_DIR}/src/cli/args.c ${CMAKE_SOURCE_DIR}/src/cli/device.c
-  ${CMAKE_SOURCE_DIR}/src/cli/counters.c)
+  ${CMAKE_SOURCE_DIR}/src/cli/counters.c ${CMAKE_SOURCE_DIR}/src/cli/report.c
+  ${TAPIRD_SVC_SRC})
 target_compile_definitions(tapird PRIVATE _GNU_SOURCE)
 target_link_libraries(tapird PRIVATE tapir_sock tapir)
 

@@ -19,6 +19,7 @@
 #include "api/engine.h"
 #include "cli/cli.h"
 #include "linux/clock.h"
+#include "linux/ctl.h"
 #include "linux/impair.h"
 #include "linux/pcap.h"
 #include "linux/log.h"
@@ -31,6 +32,8 @@ struct tapird_opts {
     const char *socket_path;
     const char *stats_path;
     const char *pcap_path;
+    const char *ctl_path;           /* NULL: TP_CTL_DIR/<dev>.ctl */
+    bool no_ctl;
     bool has_impair;
     struct tp_impair_spec impair;
     enum tapir_log_level level;
@@ -52,6 +55,8 @@ enum {
     OPT_MAX_SOCKS,
     OPT_PCAP,
     OPT_IMPAIR,
+    OPT_CTL,
+    OPT_NO_CTL,
 };
 
 static const struct option tapird_longopts[] = {
@@ -69,18 +74,21 @@ static const struct option tapird_longopts[] = {
     { "max-sockets", required_argument, NULL, OPT_MAX_SOCKS },
     { "pcap", required_argument, NULL, OPT_PCAP },
     { "impair", required_argument, NULL, OPT_IMPAIR },
+    { "ctl", required_argument, NULL, OPT_CTL },
+    { "no-ctl", no_argument, NULL, OPT_NO_CTL },
     { NULL, 0, NULL, 0 },
 };
 
 static const char tapird_usage[] =
     "usage: tapird --addr A --peer B [--socket PATH] [--dev NAME] [--prefix N] [--mtu M]\n"
     "              [--route NET/N]... [--log-level L] [--netns-new] [--stats-on-exit FILE]\n"
-    "              [--max-sockets N] [--pcap FILE] [--impair SPEC]\n"
+    "              [--max-sockets N] [--pcap FILE] [--impair SPEC] [--ctl PATH | --no-ctl]\n"
     "  --socket PATH        control socket (default " TAPIRD_DEFAULT_SOCKET "); '@name'\n"
     "                       for the abstract namespace.  Root and tapird's own uid may\n"
     "                       connect; the file is mode 0660.\n"
     "  --max-sockets N      TCP sockets of the stack, 16..1048576 (default 4096)\n"
-    "  --pcap FILE, --impair SPEC: as for 'tapir run'\n"
+    "  --pcap FILE, --impair SPEC, --ctl PATH, --no-ctl: as for 'tapir run'\n"
+    "                       ('tapir status --ctl PATH' lists the connections)\n"
     "  the other flags are those of 'tapir run' (see 'tapir help run').\n";
 
 static void
@@ -142,6 +150,12 @@ parse_one(struct tapird_opts *o, int c)
             tp_cli_usage_fail("--pcap: empty file name");
         o->pcap_path = optarg;
         break;
+    case OPT_CTL:
+        if (optarg[0] == '\0' || strlen(optarg) >= 108)
+            tp_cli_usage_fail("--ctl: '%s' is not a usable socket path", optarg);
+        o->ctl_path = optarg;
+        break;
+    case OPT_NO_CTL: o->no_ctl = true; break;
     case OPT_IMPAIR: {
         char e[160];
 
@@ -236,14 +250,69 @@ link_extras(const struct tapird_opts *o, struct tp_rt *rt)
     return 0;
 }
 
+struct tapird_ctx {
+    struct tp_rt *rt;
+    struct tp_engine *eng;
+};
+
 static void
-print_engine_counters(const struct tp_engine *eng)
+print_engine_counters(FILE *f, const struct tp_engine *eng);
+
+/* `tapir status` and `tapir stats` on the control socket. */
+static int
+on_ctl_request(void *ctx, const char *req, FILE *out)
+{
+    struct tapird_ctx *c = ctx;
+    bool json = strstr(req, " json") != NULL;
+
+    if (strncmp(req, "status", 6) == 0)
+        return tp_cli_status(out, tp_rt_stack(c->rt), json);
+    if (strncmp(req, "stats", 5) == 0) {
+        if (json) {
+            tp_cli_stats_json(out, c->rt, NULL);
+            return 0;
+        }
+        if (c->eng != NULL)
+            print_engine_counters(out, c->eng);
+        tp_cli_print_all_counters(out, c->rt, NULL, "", strstr(req, " all") != NULL);
+        return 0;
+    }
+    fprintf(out, "error: unknown request '%s'\n", req);
+    return -EINVAL;
+}
+
+static int
+ctl_start(const struct tapird_opts *o, const struct tp_tun *tun, struct tapird_ctx *c,
+    struct tp_ctl **out)
+{
+    char path[128];
+    int err;
+
+    *out = NULL;
+    if (o->no_ctl)
+        return 0;
+    if (o->ctl_path != NULL)
+        snprintf(path, sizeof(path), "%s", o->ctl_path);
+    else
+        snprintf(path, sizeof(path), "%s/%s.ctl", TP_CTL_DIR, tun->name);
+    make_dir(path);
+    if ((err = tp_ctl_open(c->rt, path, on_ctl_request, c, out)) != 0) {
+        tp_cli_error("--ctl: cannot listen at %s: %s (use --ctl PATH or --no-ctl)", path,
+            strerror(-err));
+        return err;
+    }
+    tp_info("control socket: %s (tapir status --ctl %s)", path, path);
+    return 0;
+}
+
+static void
+print_engine_counters(FILE *f, const struct tp_engine *eng)
 {
     for (int i = 0; i < TP_ENGINE_STAT_N; i++) {
         uint64_t v = tp_engine_stat(eng, (enum tp_engine_stat)i);
 
         if (v != 0)
-            printf("%-26s %12llu\n", tp_engine_stat_name((enum tp_engine_stat)i),
+            fprintf(f, "%-26s %12llu\n", tp_engine_stat_name((enum tp_engine_stat)i),
                 (unsigned long long)v);
     }
 }
@@ -253,6 +322,8 @@ serve(const struct tapird_opts *o, struct tp_tun *tun, struct tp_nl *nl)
 {
     struct tapir_config cfg;
     struct tp_engine *eng = NULL;
+    struct tp_ctl *ctl = NULL;
+    struct tapird_ctx cctx;
     struct tp_rt *rt;
     int err, status = TP_EXIT_OK;
 
@@ -273,6 +344,11 @@ serve(const struct tapird_opts *o, struct tp_tun *tun, struct tp_nl *nl)
         status = TP_EXIT_FAIL;
         goto out;
     }
+    cctx = (struct tapird_ctx){ .rt = rt, .eng = eng };
+    if (ctl_start(o, tun, &cctx, &ctl) != 0) {
+        status = TP_EXIT_FAIL;
+        goto out;
+    }
     {
         char a[16];
 
@@ -284,11 +360,12 @@ serve(const struct tapird_opts *o, struct tp_tun *tun, struct tp_nl *nl)
         status = TP_EXIT_FAIL;
     }
 out:
+    tp_ctl_close(ctl);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     if (eng != NULL) {
         tp_info("sockets open at exit: %zu", tp_engine_nsocks(eng));
-        print_engine_counters(eng);
+        print_engine_counters(stdout, eng);
     }
     tp_engine_free(eng);
     tapir_stack_poll(tp_rt_stack(rt), tp_clock_now());     /* send the resets */

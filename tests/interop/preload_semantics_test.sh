@@ -116,6 +116,12 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$tapird_pid/stat"; }
 idle=$!
 for _ in $(seq 100); do grep -q ready "$tmp/idle.out" 2>/dev/null && break; sleep 0.05; done
 t0=$(ticks)
+# tapir status through tapird's control socket lists them.
+"$TAPIR" status --ctl "$tmp/ctl" >"$tmp/status" || die "tapir status failed"
+nest=$(grep -c "ESTAB.*$KADDR:9100" "$tmp/status" || true)
+nlisten=$(grep -c "LISTEN.*:9300" "$tmp/status" || true)
+[ "$nest" -eq 3 ] && [ "$nlisten" -eq 1 ] \
+    || { cat "$tmp/status" >&2; die "tapir status: $nest established to :9100, $nlisten listening"; }
 wait $idle || die "the idle program failed"
 t1=$(ticks)
 read -r _ prog_ms nready < <(grep idle-cpu-ms "$tmp/idle.out")

@@ -89,7 +89,7 @@ TAPIRD_SOCK=
 
 sock_start_tapird() {
     ip link set lo up
-    "$TAPIRD" --dev $DEV --addr $SADDR --peer $KADDR --socket "$TAPIRD_SOCK" \
+    "$TAPIRD" --dev $DEV --addr $SADDR --peer $KADDR --socket "$TAPIRD_SOCK" --ctl "$tmp/ctl" \
         --log-level "${TAPIRD_LOG:-info}" "$@" >"$tmp/tapird.out" 2>"$tmp/tapird.err" &
     tapird_pid=$!
     for _ in $(seq 100); do
