@@ -19,6 +19,13 @@
 
 struct tapir_stack;
 
+/* Congestion control (TAPIR_TCP_CONGESTION, cfg.tcp.cc). */
+enum tapir_tcp_cc {
+    TAPIR_TCP_CC_NEWRENO,           /* RFC 5681 + RFC 6582, ABC (RFC 3465) */
+    TAPIR_TCP_CC_CUBIC,             /* RFC 9438, with HyStart++ (RFC 9406) */
+    TAPIR_TCP_CC_COUNT
+};
+
 struct tapir_tcp_config {
     uint32_t max_socks;             /* connections + listeners, all states */
     /* Default buffers, bytes; tapir_config_default() gives 1 MB each: a
@@ -48,6 +55,8 @@ struct tapir_tcp_config {
     bool wscale;                    /* RFC 7323 2: window scaling */
     bool timestamps;                /* RFC 7323 3: timestamps (RTTM, PAWS) */
     bool sack;                      /* RFC 2018: selective acknowledgments */
+    enum tapir_tcp_cc cc;           /* default for new sockets: NewReno (zero) */
+    uint32_t delack_ms;             /* delayed ACK timer (RFC 9293 MUST-58: < 500); 0: 40 */
 };
 
 enum tapir_tcp_state {
@@ -149,6 +158,7 @@ enum tapir_tcp_opt {
     TAPIR_TCP_KEEPINTVL,            /* seconds */
     TAPIR_TCP_KEEPCNT,              /* probes */
     TAPIR_TCP_USER_TIMEOUT,         /* ms: R2 as a time (MUST-21); 0: default */
+    TAPIR_TCP_CONGESTION,           /* enum tapir_tcp_cc; before or after connect */
     TAPIR_TCP_NOPTS
 };
 

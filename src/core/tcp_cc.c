@@ -1,10 +1,27 @@
 /*
- * src/core/tcp_cc.c -- congestion control (RFC 5681); see tcp_cc.h.
+ * src/core/tcp_cc.c -- congestion control: NewReno and CUBIC; see tcp_cc.h.
  *
- * Called by tcp_input.c (ACKs, duplicate ACKs) and tcp_timer.c (RTO).
+ * Called by tcp_input.c (ACKs), tcp_sack.c (fast retransmit), tcp_timer.c
+ * (RTO, RTT samples) and tcp_output.c (restart after idle).  Integer
+ * arithmetic only: CUBIC's cube root is computed by bisection.
  */
+#include <string.h>
+
 #include "core/tcp_cc.h"
 #include "core/tcp_int.h"
+
+#define IW_SEGS 10                  /* RFC 6928 */
+#define ABC_L 2                     /* RFC 3465 */
+/* RFC 9438: C = 0.4, beta = 0.7; alpha = 3 (1 - beta) / (1 + beta) = 9/17. */
+#define CUBIC_BETA_NUM 7
+#define CUBIC_BETA_DEN 10
+/* RFC 9406 constants. */
+#define HS_MIN_RTT_THRESH_US 4000
+#define HS_MAX_RTT_THRESH_US 16000
+#define HS_MIN_RTT_DIVISOR 8
+#define HS_N_RTT_SAMPLE 8
+#define HS_CSS_GROWTH_DIVISOR 4
+#define HS_CSS_ROUNDS 5
 
 /* SMSS as RFC 5681 means it: the payload of a full segment, options
  * (timestamps) taken off, so cwnd holds whole segments. */
@@ -23,28 +40,177 @@ half_flight(const struct tp_tcb *tcb)
     return half > 2u * smss(tcb) ? half : 2u * smss(tcb);
 }
 
+static uint64_t
+icbrt(uint64_t x)
+{
+    uint64_t lo = 0, hi = 2097152;  /* 2^21: its cube exceeds 2^63 */
+
+    while (lo < hi) {
+        uint64_t m = (lo + hi + 1) / 2;
+
+        if (m * m * m <= x)
+            lo = m;
+        else
+            hi = m - 1;
+    }
+    return lo;
+}
+
+static void
+hystart_reset(struct tp_tcb *tcb)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+
+    c->round_end = tcb->snd_max;
+    c->last_round_min_us = c->cur_round_min_us = INT64_MAX;
+    c->rtt_samples = 0;
+    c->in_css = false;
+    c->css_rounds = 0;
+}
+
 void
 tp_cc_init(struct tp_tcb *tcb)
 {
-    switch (tcb->cc) {
-    case TP_CC_RENO:
-        tcb->cwnd = 10u * smss(tcb);
-        tcb->ssthresh = UINT32_MAX;
-        break;
+    memset(&tcb->ccs, 0, sizeof(tcb->ccs));
+    tcb->cwnd = IW_SEGS * smss(tcb);
+    tcb->ssthresh = UINT32_MAX;
+    hystart_reset(tcb);
+}
+
+void
+tp_cc_select(struct tp_tcb *tcb, enum tp_cc_algo algo)
+{
+    if (tcb->cc == algo)
+        return;
+    tcb->cc = algo;
+    memset(&tcb->ccs, 0, sizeof(tcb->ccs));
+    hystart_reset(tcb);
+}
+
+/* RFC 5681 (2) with RFC 3465: grow by the bytes acked, at most L SMSS. */
+static uint32_t
+ss_growth(const struct tp_tcb *tcb, uint32_t acked)
+{
+    return acked < ABC_L * smss(tcb) ? acked : ABC_L * smss(tcb);
+}
+
+/* RFC 9406 4.2-4.3: slow start with HyStart++ (CUBIC's). */
+static void
+hystart_on_ack(struct tp_tcb *tcb, uint32_t acked)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    uint32_t grow = ss_growth(tcb, acked);
+
+    if (tp_seq_geq(tcb->snd_una, c->round_end)) {       /* a new round */
+        c->last_round_min_us = c->cur_round_min_us;
+        c->cur_round_min_us = INT64_MAX;
+        c->rtt_samples = 0;
+        c->round_end = tcb->snd_max;
+        if (c->in_css && ++c->css_rounds >= HS_CSS_ROUNDS) {
+            tcb->ssthresh = tcb->cwnd;                  /* on to congestion avoidance */
+            c->in_css = false;
+            return;
+        }
     }
+    if (c->in_css)
+        grow /= HS_CSS_GROWTH_DIVISOR;
+    tcb->cwnd += grow;
+    if (c->rtt_samples < HS_N_RTT_SAMPLE || c->cur_round_min_us == INT64_MAX)
+        return;
+    if (!c->in_css && c->last_round_min_us != INT64_MAX) {
+        int64_t eta = c->last_round_min_us / HS_MIN_RTT_DIVISOR;
+
+        eta = eta < HS_MIN_RTT_THRESH_US ? HS_MIN_RTT_THRESH_US
+            : eta > HS_MAX_RTT_THRESH_US ? HS_MAX_RTT_THRESH_US : eta;
+        if (c->cur_round_min_us >= c->last_round_min_us + eta) {
+            c->in_css = true;                           /* conservative slow start */
+            c->css_baseline_us = c->cur_round_min_us;
+            c->css_rounds = 0;
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_HYSTART_CSS);
+        }
+    } else if (c->in_css && c->cur_round_min_us < c->css_baseline_us) {
+        c->in_css = false;                              /* a spurious exit: back */
+    }
+}
+
+/* RFC 9438 4.2-4.4: congestion avoidance. */
+static void
+cubic_on_ack(struct tp_tcb *tcb, uint32_t acked)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    struct tapir_time now = tcb->st->tcp->now;
+    uint32_t mss = smss(tcb), cwnd = tcb->cwnd;
+    int64_t t_ms, d, target, cubic;
+
+    if (!c->in_epoch) {
+        c->in_epoch = true;
+        c->epoch = now;
+        c->w_est = cwnd;
+        c->frac = 0;
+        if (c->w_max <= cwnd) {
+            c->w_max = cwnd;
+            c->k_ms = 0;
+        } else {                    /* K = cbrt((W_max - cwnd) / (C SMSS)), in ms */
+            c->k_ms = (int64_t)icbrt((uint64_t)(c->w_max - cwnd) * 2500000000ull / mss);
+        }
+    }
+    t_ms = tapir_time_sub(now, c->epoch).us / 1000 + tcb->srtt_us / 1000;
+    d = t_ms - c->k_ms;
+    d = d > 100000 ? 100000 : d < -100000 ? -100000 : d;
+    cubic = (int64_t)c->w_max + 4 * d * d * d / 1000 * (int64_t)mss / 10000000;
+    target = cubic < cwnd ? cwnd : cubic > (int64_t)cwnd * 3 / 2 ? (int64_t)cwnd * 3 / 2 : cubic;
+    /* Reno-friendly region (4.3): W_est grows by alpha SMSS per cwnd acked. */
+    c->w_est += (uint32_t)((uint64_t)9 * acked * mss / (17ull * cwnd));
+    if (cubic < (int64_t)c->w_est) {
+        if (c->w_est > tcb->cwnd)
+            tcb->cwnd = c->w_est;
+        return;
+    }
+    c->frac += (uint64_t)(target - cwnd) * acked;
+    tcb->cwnd += (uint32_t)(c->frac / cwnd);
+    c->frac %= cwnd;
 }
 
 void
 tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked)
 {
+    if (tcb->cwnd < tcb->ssthresh) {
+        if (tcb->cc == TP_CC_CUBIC)
+            hystart_on_ack(tcb, acked);
+        else
+            tcb->cwnd += ss_growth(tcb, acked);
+        return;
+    }
     switch (tcb->cc) {
     case TP_CC_RENO:
-        if (tcb->cwnd < tcb->ssthresh)              /* slow start, RFC 3465 ABC, L = 2 */
-            tcb->cwnd += acked < 2 * smss(tcb) ? acked : 2 * smss(tcb);
-        else                                        /* congestion avoidance, (3) */
-            tcb->cwnd += (uint32_t)((uint64_t)smss(tcb) * smss(tcb) / tcb->cwnd) + 1;
+        /* RFC 5681 (3) by bytes (RFC 3465): +SMSS per cwnd acknowledged. */
+        tcb->ccs.ca_acked += acked;
+        if (tcb->ccs.ca_acked >= tcb->cwnd) {
+            tcb->ccs.ca_acked -= tcb->cwnd;
+            tcb->cwnd += smss(tcb);
+        }
+        break;
+    case TP_CC_CUBIC:
+        cubic_on_ack(tcb, acked);
         break;
     }
+}
+
+/* RFC 9438 4.6-4.7: the multiplicative decrease and fast convergence. */
+static void
+cubic_loss(struct tp_tcb *tcb)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    uint32_t cwnd = tcb->cwnd, floor = 2 * smss(tcb);
+    uint32_t ss = (uint32_t)((uint64_t)cwnd * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
+
+    c->w_max = cwnd < c->w_last_max
+        ? (uint32_t)((uint64_t)cwnd * (CUBIC_BETA_DEN + CUBIC_BETA_NUM) / (2 * CUBIC_BETA_DEN))
+        : cwnd;
+    c->w_last_max = cwnd;
+    c->in_epoch = false;
+    c->in_css = false;
+    tcb->ssthresh = ss > floor ? ss : floor;
 }
 
 int
@@ -53,19 +219,50 @@ tp_cc_on_dupacks(struct tp_tcb *tcb)
     switch (tcb->cc) {
     case TP_CC_RENO:
         tcb->ssthresh = half_flight(tcb);
-        tcb->cwnd = tcb->ssthresh;
-        return 1;
+        break;
+    case TP_CC_CUBIC:
+        cubic_loss(tcb);
+        break;
     }
-    return 0;
+    tcb->cwnd = tcb->ssthresh;
+    tcb->ccs.ca_acked = 0;
+    return 1;
 }
 
 void
 tp_cc_on_rto(struct tp_tcb *tcb)
 {
-    switch (tcb->cc) {
-    case TP_CC_RENO:
-        tcb->ssthresh = half_flight(tcb);
-        tcb->cwnd = smss(tcb);                   /* RFC 5681 (5): loss window */
-        break;
+    /* Only the first timeout of a series reduces ssthresh (RFC 5681 (4)
+     * applies to the flight, which later timeouts find at one segment). */
+    if (tcb->n_rtx <= 1) {
+        if (tcb->cc == TP_CC_CUBIC)
+            cubic_loss(tcb);
+        else
+            tcb->ssthresh = half_flight(tcb);
     }
+    tcb->cwnd = smss(tcb);                          /* RFC 5681 (5): loss window */
+    tcb->ccs.ca_acked = 0;
+    hystart_reset(tcb);
+}
+
+void
+tp_cc_on_rtt(struct tp_tcb *tcb, int64_t rtt_us)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+
+    if (rtt_us < c->cur_round_min_us)
+        c->cur_round_min_us = rtt_us;
+    c->rtt_samples++;
+}
+
+void
+tp_cc_after_idle(struct tp_tcb *tcb)
+{
+    uint32_t iw = IW_SEGS * smss(tcb);
+
+    if (tcb->cwnd > iw) {
+        tcb->cwnd = iw;             /* RFC 5681 4.1: RW = min(IW, cwnd) */
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWND_RESTART);
+    }
+    tcb->ccs.in_epoch = false;
 }

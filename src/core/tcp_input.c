@@ -105,6 +105,7 @@ spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
     t->keepintvl_s = lst->keepintvl_s;
     t->keepcnt = lst->keepcnt;
     t->user_timeout_ms = lst->user_timeout_ms;
+    t->cc = lst->cc;
     t->parent = lst->index;
     tp_tcp_opts_offer(t);
     lst->n_synq++;
@@ -426,8 +427,9 @@ ack_new_data(struct tp_tcb *tcb, const struct seg_ctx *c)
     tcb->n_rtx = 0;
     tcb->n_dupacks = 0;
     tcb->soft_err = 0;
-    if (!tcb->in_recovery)          /* recovery sets cwnd itself (tcp_sack.c) */
-        tp_cc_on_ack(tcb, acked);
+    /* Data bytes only (not a SYN or FIN); recovery sets cwnd itself. */
+    if (!tcb->in_recovery && n > 0)
+        tp_cc_on_ack(tcb, n);
     tcb->persist = false;
     tcb->rtx_at = tcb->snd_una == tcb->snd_max ? TAPIR_TIME_NEVER
         : tapir_time_add(now, TAPIR_US(tcb->rto_us));
@@ -452,6 +454,7 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
 
     if (!has(c, TP_TCP_ACK))
         return SEG_DROP;
+    tcb->n_probes_unanswered = 0;   /* the peer is there (zero-window probing) */
     if (tcb->state == TAPIR_TCP_SYN_RECEIVED && (v = ack_syn_received(tcb, c)) != SEG_CONTINUE)
         return v;
     if (tp_seq_gt(ack, tcb->snd_max)) {
@@ -535,7 +538,10 @@ schedule_ack(struct tp_tcb *tcb, struct tapir_time now)
         return;
     }
     if (tcb->delack_at.us == INT64_MAX) {
-        tcb->delack_at = tapir_time_add(now, TAPIR_MS(TP_TCP_DELACK_MS));
+        uint32_t ms = tcb->st->cfg.tcp.delack_ms;
+
+        ms = ms == 0 ? TP_TCP_DELACK_MS : ms > 200 ? 200 : ms;  /* RFC 5681 4.2: < 500 ms */
+        tcb->delack_at = tapir_time_add(now, TAPIR_MS(ms));
         tp_tcp_timer_update(tcb);
     }
 }

@@ -84,6 +84,8 @@ struct tp_tcb {
     enum tp_cc_algo cc;             /* tcp_cc.h */
     uint32_t cwnd;                  /* bytes */
     uint32_t ssthresh;
+    struct tp_cc_state ccs;
+    struct tapir_time last_send;    /* latest data sent: restart after idle */
     uint8_t n_dupacks;
 
     /* RFC 7323 and RFC 2018, decided by the SYN exchange (tcp_opts.c).
@@ -122,6 +124,7 @@ struct tp_tcb {
     bool from_listen;               /* SYN-RECEIVED origin (MUST-11) */
     bool ack_now;                   /* send an ACK on the next output */
     bool persist;                   /* the rtx timer is the persist timer */
+    uint32_t n_probes_unanswered;   /* zero-window probes with no ACK since */
     bool probe_now;                 /* send one byte into a zero window */
     bool rtx_once;                  /* fast retransmit: resend one segment at SND.UNA */
     bool keep_probe;                /* send a keepalive probe (SEQ = SND.UNA - 1) */

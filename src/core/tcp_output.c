@@ -231,6 +231,7 @@ account(struct tp_tcb *tcb, const struct seg *s, struct tapir_time now)
         tcb->rtt_seq = s->seq;
         tcb->rtt_start = now;
     }
+    tcb->last_send = now;
     tcb->snd_nxt = s->seq + n;
     if (tp_seq_gt(tcb->snd_nxt, tcb->snd_max))
         tcb->snd_max = tcb->snd_nxt;
@@ -302,6 +303,13 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
             tcb->total_retrans++;
             tcb->rtt_timing = false;
         }
+    }
+    /* RFC 5681 4.1: after more than an RTO without sending, the ACK
+     * clock is gone; start again from the initial window. */
+    if (is_synchronized(tcb->state) && tcb->snd_una == tcb->snd_max && tcb->last_send.us != 0
+        && tapir_time_sub(now, tcb->last_send).us > tcb->rto_us) {
+        tp_cc_after_idle(tcb);
+        tcb->last_send = now;
     }
     sack_retransmit(tcb);
     for (int guard = 0; guard < 100000 && next_segment(tcb, &s); guard++) {

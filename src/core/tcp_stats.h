@@ -60,6 +60,8 @@
     X(TCP_EXT_CONN_WSCALE, "TapirTcpConnWscale", "connections established with window scaling") \
     X(TCP_EXT_CONN_TS, "TapirTcpConnTimestamps", "connections established with timestamps") \
     X(TCP_EXT_CONN_SACK, "TapirTcpConnSack", "connections established with SACK") \
+    X(TCP_EXT_HYSTART_CSS, "TapirTcpHystartCss", "slow starts turned conservative by HyStart++ (RFC 9406)") \
+    X(TCP_EXT_CWND_RESTART, "TapirTcpCwndRestart", "cwnd cut to the initial window after idle (RFC 5681 4.1)") \
     X(TCP_EXT_SACK_INVERTED, "TapirTcpSackInverted", "SACK blocks with left >= right, ignored") \
     X(TCP_EXT_SACK_OUTSIDE, "TapirTcpSackOutside", "SACK blocks outside SND.UNA..SND.MAX, ignored") \
     X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \

@@ -243,6 +243,7 @@ tp_tcb_alloc(struct tapir_stack *st)
     tcb->keepidle_s = 7200;
     tcb->keepintvl_s = 75;
     tcb->keepcnt = 9;
+    tcb->cc = st->cfg.tcp.cc < TAPIR_TCP_CC_COUNT ? (enum tp_cc_algo)st->cfg.tcp.cc : TP_CC_RENO;
     tp_reass_init(&tcb->reass);
     tp_tcb_init_rto(tcb);
     tcp->n_used++;

@@ -133,6 +133,7 @@ tp_tcp_rtt_sample(struct tp_tcb *tcb, int64_t r)
     }
     tcb->rto_us = rto_clamp(tcb, tcb->srtt_us + (4 * tcb->rttvar_us > 1000
         ? 4 * tcb->rttvar_us : 1000));
+    tp_cc_on_rtt(tcb, r);
 }
 
 /* RFC 6298 (5.1): start the timer if it is not running. */
@@ -190,9 +191,14 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
     if (tcb->persist) {
         /* RFC 9293 3.8.6.1 (MUST-36): probe the zero window with one byte,
          * backed off like the RTO up to rto_max.  Probing goes on while the
-         * peer answers (MUST-35 says a zero window must not close the
-         * connection); a peer that stops answering is not distinguished yet:
-         * TODO(#4) count unanswered probes against R2. */
+         * peer answers (MUST-35: a zero window must not close the
+         * connection); probes that draw no ACK at all count against R2
+         * like retransmissions, so a vanished peer is given up. */
+        if (++tcb->n_probes_unanswered > tcb->st->cfg.tcp.r2) {
+            tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_TIMEOUT);
+            tp_tcb_closed(tcb, timeout_error(tcb));
+            return;
+        }
         tcb->rto_us = rto_clamp(tcb, tcb->rto_us * 2);
         tcb->probe_now = true;
         tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));

@@ -357,6 +357,7 @@ opt_u32(struct tp_tcb *tcb, enum tapir_tcp_opt opt)
     case TAPIR_SO_KEEPALIVE:
     case TAPIR_SO_LINGER_ZERO:
     case TAPIR_TCP_NODELAY:
+    case TAPIR_TCP_CONGESTION:
     case TAPIR_TCP_NOPTS:
         break;
     }
@@ -378,6 +379,7 @@ opt_bool(struct tp_tcb *tcb, enum tapir_tcp_opt opt)
     case TAPIR_TCP_KEEPINTVL:
     case TAPIR_TCP_KEEPCNT:
     case TAPIR_TCP_USER_TIMEOUT:
+    case TAPIR_TCP_CONGESTION:
     case TAPIR_TCP_NOPTS:
         break;
     }
@@ -404,6 +406,12 @@ tapir_tcp_setsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int 
         }
         return 0;
     }
+    if (opt == TAPIR_TCP_CONGESTION) {
+        if (value < 0 || value >= TAPIR_TCP_CC_COUNT)
+            return -EINVAL;
+        tp_cc_select(tcb, (enum tp_cc_algo)value);
+        return 0;
+    }
     if ((u = opt_u32(tcb, opt)) == NULL)
         return -ENOPROTOOPT;
     if (value < 0 || ((opt == TAPIR_SO_RCVBUF || opt == TAPIR_SO_SNDBUF)
@@ -427,6 +435,10 @@ tapir_tcp_getsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int 
         return -EBADF;
     if ((b = opt_bool(tcb, opt)) != NULL) {
         *value = *b;
+        return 0;
+    }
+    if (opt == TAPIR_TCP_CONGESTION) {
+        *value = (int)tcb->cc;
         return 0;
     }
     if ((u = opt_u32(tcb, opt)) == NULL)

@@ -25,10 +25,12 @@
 
 #define PORT 5001
 #define SIZE (400u * 1000u)
+#define BIG (8u * 1000u * 1000u)
 #define NDROP 3
 
 struct xfer {
     struct sim *sim;
+    uint64_t size;
     int cs, ls, as;
     uint64_t sent, rcvd;
     bool eof, bad, have_base;
@@ -99,8 +101,8 @@ pump(struct sim *sim, struct xfer *x)
     uint8_t buf[16384];
     struct tapir_stack *st = sim_stack(sim, 0);
 
-    while (x->sent < SIZE) {
-        size_t n = SIZE - x->sent < sizeof(buf) ? SIZE - x->sent : sizeof(buf);
+    while (x->sent < x->size) {
+        size_t n = x->size - x->sent < sizeof(buf) ? x->size - x->sent : sizeof(buf);
         long k;
 
         for (size_t i = 0; i < n; i++)
@@ -111,7 +113,7 @@ pump(struct sim *sim, struct xfer *x)
         x->sent += (uint64_t)k;
     }
     tapir_tcp_shutdown(st, x->cs, TAPIR_SHUT_WR);
-    x->sent++;                      /* past SIZE: FIN queued */
+    x->sent++;                      /* past size: FIN queued */
 }
 
 static void
@@ -123,7 +125,7 @@ on_event(struct sim *sim, int node, const struct tapir_tcp_event *ev, void *ctx)
     long n;
 
     if (node == 0) {
-        if ((ev->events & TAPIR_EV_WRITABLE) && x->sent <= SIZE)
+        if ((ev->events & TAPIR_EV_WRITABLE) && x->sent <= x->size)
             pump(sim, x);
         return;
     }
@@ -153,33 +155,49 @@ done(struct sim *sim, void *ctx)
     return x->eof;
 }
 
+/* Set up node 1 listening and node 0 connecting with congestion control
+ * cc; the caller runs it. */
+static void
+xfer_start(struct xfer *x, const struct sim_link_cfg *link, uint64_t seed, uint64_t size,
+    bool sack0, bool sack1, int cc)
+{
+    struct sim_cfg sc = { .seed = seed, .max_time_us = 3600LL * 1000000 };
+    struct tapir_config tc;
+
+    memset(x, 0, sizeof(*x));
+    x->cs = x->ls = x->as = -1;
+    x->size = size;
+    tapir_config_default(&tc);
+    tc.tcp.max_socks = 8;
+    assert_int_equal(sim_new(&sc, &tc, &x->sim), 0);
+    sim_set_links(x->sim, 0, 1, link);
+    sim_tcp_on_event(x->sim, 0, on_event, x);
+    sim_tcp_on_event(x->sim, 1, on_event, x);
+    /* SACK off on one side: the other must not use it (RFC 2018 2). */
+    sim_stack(x->sim, 0)->cfg.tcp.sack = sack0;
+    sim_stack(x->sim, 1)->cfg.tcp.sack = sack1;
+    x->ls = tapir_tcp_socket(sim_stack(x->sim, 1));
+    assert_int_equal(tapir_tcp_bind(sim_stack(x->sim, 1), x->ls, (struct tapir_sockaddr){ 0, PORT }), 0);
+    assert_int_equal(tapir_tcp_listen(sim_stack(x->sim, 1), x->ls, 4), 0);
+    x->cs = tapir_tcp_socket(sim_stack(x->sim, 0));
+    assert_int_equal(tapir_tcp_setsockopt(sim_stack(x->sim, 0), x->cs, TAPIR_TCP_CONGESTION, cc), 0);
+    assert_int_equal(tapir_tcp_connect(sim_stack(x->sim, 0), x->cs,
+        (struct tapir_sockaddr){ sim_addr(x->sim, 1), PORT }), -EINPROGRESS);
+}
+
 static void
 run(bool sack0, bool sack1, const uint32_t drop[NDROP], uint64_t *rtx)
 {
-    struct sim_cfg sc = { .seed = 42, .max_time_us = 600LL * 1000000 };
     struct sim_link_cfg link = { .delay_us = 5000 };
-    struct tapir_config tc;
-    struct xfer x = { .cs = -1, .ls = -1, .as = -1 };
+    struct xfer xs, *xp = &xs;
     int rc;
 
-    tapir_config_default(&tc);
-    tc.tcp.max_socks = 8;
-    assert_int_equal(sim_new(&sc, &tc, &x.sim), 0);
+#define x (*xp)
+    xfer_start(xp, &link, 42, SIZE, sack0, sack1, TAPIR_TCP_CC_NEWRENO);
     memcpy(x.drop, drop, sizeof(x.drop));
-    sim_set_links(x.sim, 0, 1, &link);
-    sim_set_filter(x.sim, filter, &x);
-    sim_tcp_on_event(x.sim, 0, on_event, &x);
-    sim_tcp_on_event(x.sim, 1, on_event, &x);
-    /* SACK off on one side: the other must not use it (RFC 2018 2). */
-    sim_stack(x.sim, 0)->cfg.tcp.sack = sack0;
-    sim_stack(x.sim, 1)->cfg.tcp.sack = sack1;
-    x.ls = tapir_tcp_socket(sim_stack(x.sim, 1));
-    assert_int_equal(tapir_tcp_bind(sim_stack(x.sim, 1), x.ls, (struct tapir_sockaddr){ 0, PORT }), 0);
-    assert_int_equal(tapir_tcp_listen(sim_stack(x.sim, 1), x.ls, 4), 0);
-    x.cs = tapir_tcp_socket(sim_stack(x.sim, 0));
-    assert_int_equal(tapir_tcp_connect(sim_stack(x.sim, 0), x.cs,
-        (struct tapir_sockaddr){ sim_addr(x.sim, 1), PORT }), -EINPROGRESS);
-    rc = sim_run(x.sim, done, &x);
+    sim_set_filter(x.sim, filter, xp);
+
+    rc = sim_run(x.sim, done, xp);
     if (rc != 0 || x.rcvd != SIZE || x.bad) {
         sim_trace_dump(x.sim, stderr, 60);
         fail_msg("run: rc %d (%s), %" PRIu64 " of %u bytes, bad %d", rc, sim_error(x.sim),
@@ -203,6 +221,52 @@ run(bool sack0, bool sack1, const uint32_t drop[NDROP], uint64_t *rtx)
     printf("recovery sack %d/%d: %" PRIu64 " retransmissions, %.3f s virtual\n", sack0, sack1,
         *rtx, (double)sim_now(x.sim) / 1e6);
     sim_free(x.sim);
+#undef x
+}
+
+/* A bottleneck (rate limit and a bounded queue, 20 ms RTT) with random
+ * loss: NewReno and CUBIC move BIG bytes at 0, 0.1, 1 and 5 % loss.  The
+ * test asserts delivery (byte-exact, completed); the table of goodput and
+ * completion time is for reading, not asserted. */
+static void
+bottleneck_table(void **state)
+{
+    static const double loss[] = { 0, 0.001, 0.01, 0.05 };
+    static const char *const name[] = { "NewReno", "CUBIC" };
+
+    (void)state;
+    printf("\n%-8s %6s %12s %10s %6s %5s %5s %6s\n", "cc", "loss", "goodput", "time", "rtx",
+        "RTOs", "CSS", "qdrops");
+    for (int cc = 0; cc < TAPIR_TCP_CC_COUNT; cc++) {
+        for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++) {
+            struct sim_link_cfg link = { .delay_us = 10000, .rate_bps = 100000000,
+                .queue_bytes = 250000, .loss = loss[i] };
+            struct sim_link_cfg back = { .delay_us = 10000, .loss = loss[i] };
+            struct xfer *xp = calloc(1, sizeof(*xp));
+            uint64_t size = loss[i] >= 0.05 ? BIG / 4 : BIG;
+            double secs;
+            int rc;
+
+            assert_non_null(xp);
+            xfer_start(xp, &link, 1000 + i, size, true, true, cc);
+            sim_set_link(xp->sim, 1, 0, &back);
+            rc = sim_run(xp->sim, done, xp);
+            if (rc != 0 || xp->rcvd != size || xp->bad) {
+                sim_trace_dump(xp->sim, stderr, 40);
+                fail_msg("%s loss %.1f%%: rc %d (%s), %" PRIu64 " of %" PRIu64 " bytes", name[cc],
+                    loss[i] * 100, rc, sim_error(xp->sim), xp->rcvd, size);
+            }
+            secs = (double)sim_now(xp->sim) / 1e6;
+            printf("%-8s %5.1f%% %7.2f Mb/s %8.3f s %6" PRIu64 " %5" PRIu64 " %5" PRIu64 " %6" PRIu64
+                "\n",
+                name[cc], loss[i] * 100, (double)size * 8 / secs / 1e6, secs,
+                stat(xp->sim, 0, "TcpRetransSegs"), stat(xp->sim, 0, "TcpExtTCPTimeouts"),
+                stat(xp->sim, 0, "TapirTcpHystartCss"),
+                sim_link_stats(xp->sim, 0, 1)->queue_drops);
+            sim_free(xp->sim);
+            free(xp);
+        }
+    }
 }
 
 /* Segments 20, 24 and 28 go in the same flight (IW10, then slow start). */
@@ -233,6 +297,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sack_recovers_three_losses_without_rto),
         cmocka_unit_test(newreno_recovers_three_losses_without_rto),
+        cmocka_unit_test(bottleneck_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -542,6 +542,117 @@ sack_scoreboard_repairs_two_holes(void **state)
     finish(h, l, c);
 }
 
+/* TAPIR_TCP_CONGESTION: per socket, inherited from a listener, checked;
+ * IW10 (RFC 6928); an RTO leaves cwnd at one segment and ssthresh at
+ * max(FlightSize / 2, 2 SMSS) (RFC 5681 (4), (5)). */
+static void
+congestion_control_option_and_rto(void **state)
+{
+    for (int cc = 0; cc < TAPIR_TCP_CC_COUNT; cc++) {
+        struct th *h = harness(true, 0);
+        uint32_t iss;
+        int l = tapir_tcp_socket(h->st), c, v = -1;
+        struct tapir_tcp_info ti;
+        static char d[10 * 1460];
+
+        (void)state;
+        assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_TCP_CONGESTION, TAPIR_TCP_CC_COUNT),
+            -EINVAL);
+        assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_TCP_CONGESTION, -1), -EINVAL);
+        assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_TCP_CONGESTION, cc), 0);
+        tapir_tcp_close(h->st, l);
+        c = passive(h, O_WS, 0, &l, &iss, true);
+        assert_int_equal(tapir_tcp_getsockopt(h->st, c, TAPIR_TCP_CONGESTION, &v), 0);
+        assert_int_equal(v, h->cfg.tcp.cc);        /* the closed socket's choice did not leak */
+        assert_int_equal(tapir_tcp_setsockopt(h->st, c, TAPIR_TCP_CONGESTION, cc), 0);
+        assert_int_equal(tapir_tcp_getsockopt(h->st, c, TAPIR_TCP_CONGESTION, &v), 0);
+        assert_int_equal(v, cc);
+        assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+        assert_int_equal(ti.cwnd, 10 * 1460);
+        send_ts(h, A, PEER_ISS + 1, iss + 1, 65535, false, 0, 0, NULL, 0);
+        assert_int_equal(tapir_tcp_send(h->st, c, d, sizeof(d), 0), (long)sizeof(d));
+        th_poll(h);
+        assert_int_equal(th_pending(h), 10);       /* the whole initial window */
+        th_drain(h);
+        th_advance_ms(h, 1000);                    /* RTO */
+        th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 1460);
+        th_expect_none(h);
+        assert_int_equal(tapir_tcp_info(h->st, c, &ti), 0);
+        assert_int_equal(ti.cwnd, 1460);
+        if (cc == TAPIR_TCP_CC_NEWRENO)
+            assert_int_equal(ti.ssthresh, 5 * 1460);
+        else
+            assert_int_equal(ti.ssthresh, 7 * 1460);    /* CUBIC: beta 0.7 x cwnd */
+        tapir_tcp_abort(h->st, c);
+        tapir_tcp_close(h->st, l);
+        th_drain(h);
+        th_expire(h, 10 * 60 * 1000);
+        th_free(h);
+    }
+}
+
+/* A peer that keeps a zero window forever but answers each probe: probing
+ * goes on (MUST-35), one probe per backed-off interval capped at rto_max
+ * (no busy loop). */
+static void
+zero_window_forever_is_probed_boundedly(void **state)
+{
+    struct th *h = harness(false, 0);
+    uint32_t iss;
+    int l, c = passive(h, 0, 0, &l, &iss, true);
+    static char d[100];
+    size_t sent = 0;
+
+    (void)state;
+    th_send(h, A, PEER_ISS + 1, iss + 1, 0, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, d, sizeof(d), 0), (long)sizeof(d));
+    th_poll(h);
+    th_expect_none(h);
+    for (int i = 0; i < 40; i++) {
+        struct th_seg s;
+
+        th_advance_ms(h, 30 * 1000);
+        while (th_next(h, &s)) {
+            assert_int_equal(s.len, 1);             /* a one-byte probe */
+            sent++;
+            th_send(h, A, PEER_ISS + 1, iss + 1, 0, NULL, 0);  /* still zero */
+        }
+    }
+    /* 20 minutes: the backoff reached rto_max (60 s); far fewer probes
+     * than a fixed short interval would send, yet more than R2. */
+    assert_true(sent > h->cfg.tcp.r2 + 1 && sent < 40);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_ESTABLISHED);
+    assert_int_equal(th_stat(h, "TapirTcpZeroWindowProbes"), sent);
+    finish(h, l, c);
+}
+
+/* A zero window whose peer then vanishes: unanswered probes count
+ * against R2, and the connection is given up with ETIMEDOUT. */
+static void
+unanswered_zero_window_probes_give_up(void **state)
+{
+    struct th *h = harness(false, 0);
+    uint32_t iss;
+    int l, c = passive(h, 0, 0, &l, &iss, true);
+    static char d[100];
+    size_t probes = 0;
+
+    (void)state;
+    th_send(h, A, PEER_ISS + 1, iss + 1, 0, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, c, d, sizeof(d), 0), (long)sizeof(d));
+    th_poll(h);
+    for (int i = 0; i < 3600 && th_state(h, c) != TAPIR_TCP_CLOSED; i++) {
+        th_advance_ms(h, 1000);
+        probes += th_pending(h);
+        th_drain(h);
+    }
+    assert_int_equal(th_state(h, c), TAPIR_TCP_CLOSED);
+    assert_int_equal(probes, h->cfg.tcp.r2);
+    assert_int_equal(tapir_tcp_error(h->st, c), -ETIMEDOUT);
+    assert_int_equal(th_stat(h, "TcpExtTCPAbortOnTimeout"), 1);
+    finish(h, l, c);
+}
+
 int
 main(void)
 {
@@ -558,6 +669,9 @@ main(void)
         cmocka_unit_test(sack_block_count_and_switch),
         cmocka_unit_test(bad_sack_blocks_are_counted),
         cmocka_unit_test(sack_scoreboard_repairs_two_holes),
+        cmocka_unit_test(congestion_control_option_and_rto),
+        cmocka_unit_test(zero_window_forever_is_probed_boundedly),
+        cmocka_unit_test(unanswered_zero_window_probes_give_up),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
