@@ -300,8 +300,9 @@ stack_config(const struct sim_xfer_config *c, struct tapir_config *sc)
     tapir_config_default(sc);
     sc->tcp.msl_ms = 5000;              /* TIME-WAIT 10 s of virtual time */
     sc->tcp.max_socks = 16;             /* one connection and a listener */
-    if (c->bufs != 0)
-        sc->tcp.sndbuf = sc->tcp.rcvbuf = c->bufs;
+    /* 256 KB: past 64 KB, so window scaling is exercised, yet cheap to
+     * allocate for each of the thousands of connections a run makes. */
+    sc->tcp.sndbuf = sc->tcp.rcvbuf = c->bufs != 0 ? c->bufs : 256 * 1024;
     if (c->mtu != 0)
         sc->mtu = c->mtu;
     if (c->retries != 0) {

@@ -392,6 +392,7 @@ world_init(struct world *w, uint64_t seed, const struct sim_link_cfg *link, cons
     tapir_config_default(&tc);
     tc.tcp.msl_ms = 5000;
     tc.tcp.max_socks = 2 * MAX_CONNS + 2;
+    tc.tcp.sndbuf = tc.tcp.rcvbuf = 256 * 1024;     /* scaled windows, cheap connections */
     assert_int_equal(sim_new(&sc, &tc, &w->sim), 0);
     sim_set_links(w->sim, 0, 1, link);
     for (int i = 0; i < 2; i++) {
