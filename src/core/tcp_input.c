@@ -108,6 +108,10 @@ spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
     t->cc = lst->cc;
     t->parent = lst->index;
     tp_tcp_opts_offer(t);
+    t->syn_next = lst->syn_head;    /* on the listener's SYN queue list */
+    if (lst->syn_head != TP_TCP_NONE)
+        st->tcp->tcbs[lst->syn_head].syn_prev = t->index;
+    lst->syn_head = t->index;
     lst->n_synq++;
     return t;
 }
@@ -852,6 +856,7 @@ tp_tcp_child_established(struct tp_tcb *tcb)
     struct tp_tcb *p = tp_tcb_at(st, tcb->parent);
 
     tp_stat_inc(st, TP_STAT_TCP_PASSIVE_OPENS);
+    tp_tcp_synq_unlink(p, tcb);
     p->n_synq--;
     p->n_acceptq++;
     tcb->in_acceptq = true;
@@ -864,21 +869,27 @@ tp_tcp_child_established(struct tp_tcb *tcb)
     tp_tcb_notify(p, TAPIR_EV_READABLE);
 }
 
-/* A listener closes: its children are reset.  O(N) over the table, which
- * only a closing listener pays; TODO(#4) a per-listener SYN queue list. */
+/* A listener closes: its children, on the SYN queue list and the accept
+ * queue, are reset -- O(children), not a scan of the table. */
 void
 tp_tcp_listener_drop_children(struct tp_tcb *lst)
 {
     struct tp_tcp *tcp = lst->st->tcp;
 
-    for (uint32_t i = 0; i < tcp->n_tcbs && (lst->n_synq > 0 || lst->n_acceptq > 0); i++) {
-        struct tp_tcb *t = &tcp->tcbs[i];
+    for (int q = 0; q < 2; q++) {
+        uint32_t *head = q == 0 ? &lst->syn_head : &lst->acc_head;
 
-        if (!t->in_use || t->parent != lst->index)
-            continue;
-        tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max,
-            t->rcv_nxt, true);
-        tp_tcb_free(t);
+        while (*head != TP_TCP_NONE) {
+            struct tp_tcb *t = &tcp->tcbs[*head];
+
+            TP_ASSERT(t->in_use && t->parent == lst->index);
+            tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max,
+                t->rcv_nxt, true);
+            tp_tcb_free(t);         /* unlinks it: the head moves on */
+            if (*head == t->index)
+                break;              /* never spin on a broken link */
+        }
     }
+    TP_ASSERT(lst->n_synq == 0 && lst->n_acceptq == 0);
     lst->acc_head = lst->acc_tail = TP_TCP_NONE;
 }

@@ -166,6 +166,8 @@ struct tp_tcb {
     uint32_t backlog;
     uint32_t n_synq, n_acceptq;
     uint32_t acc_head, acc_tail, acc_next;
+    uint32_t syn_head;              /* listener: its SYN-RECEIVED children ... */
+    uint32_t syn_prev, syn_next;    /* ... linked through these */
     bool in_acceptq;
 
     /* Events for the app: bits since the last drain; ev_prev/ev_next link
@@ -219,6 +221,9 @@ void tp_tcb_unnotify(struct tp_tcb *tcb);
 void tp_tcb_closed(struct tp_tcb *tcb, int err);
 void tp_tcb_init_rto(struct tp_tcb *tcb);
 uint16_t tp_tcp_our_mss(const struct tapir_stack *st, const struct tp_tcb *tcb);
+
+/* Take a child off its listener's SYN queue list (O(1)). */
+void tp_tcp_synq_unlink(struct tp_tcb *lst, struct tp_tcb *t);
 
 /* tcp_table.c */
 int tp_tcp_table_init(struct tapir_stack *st, struct tp_tcp *tcp);

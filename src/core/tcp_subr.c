@@ -234,6 +234,7 @@ tp_tcb_alloc(struct tapir_stack *st)
     tcb->in_use = true;             /* state: CLOSED, by the memset */
     tcb->heap_pos = TP_TCP_NONE;
     tcb->parent = tcb->acc_head = tcb->acc_tail = tcb->acc_next = TP_TCP_NONE;
+    tcb->syn_head = tcb->syn_prev = tcb->syn_next = TP_TCP_NONE;
     tcb->ev_prev = tcb->ev_next = TP_TCP_NONE;
     tcb->conn_next = tcb->port_next = tcb->free_next = TP_TCP_NONE;
     tcb->rtx_at = tcb->delack_at = tcb->tw_at = tcb->keep_at = TAPIR_TIME_NEVER;
@@ -248,6 +249,20 @@ tp_tcb_alloc(struct tapir_stack *st)
     tp_tcb_init_rto(tcb);
     tcp->n_used++;
     return tcb;
+}
+
+void
+tp_tcp_synq_unlink(struct tp_tcb *lst, struct tp_tcb *t)
+{
+    struct tp_tcb *tcbs = t->st->tcp->tcbs;
+
+    if (t->syn_prev != TP_TCP_NONE)
+        tcbs[t->syn_prev].syn_next = t->syn_next;
+    else if (lst->syn_head == t->index)
+        lst->syn_head = t->syn_next;
+    if (t->syn_next != TP_TCP_NONE)
+        tcbs[t->syn_next].syn_prev = t->syn_prev;
+    t->syn_prev = t->syn_next = TP_TCP_NONE;
 }
 
 /* Take a child off its listener's SYN or accept queue. */
@@ -273,6 +288,7 @@ unlink_from_parent(struct tp_tcb *tcb)
         p->n_acceptq--;
         tcb->in_acceptq = false;
     } else {
+        tp_tcp_synq_unlink(p, tcb);
         p->n_synq--;
     }
     tcb->parent = TP_TCP_NONE;

@@ -653,6 +653,92 @@ unanswered_zero_window_probes_give_up(void **state)
     finish(h, l, c);
 }
 
+/* MSS 0 is raised to 64 (counted); with timestamps a segment still fits:
+ * 64 - 12 bytes.  A peer MSS above our link's is cut to the MTU's. */
+static void
+mss_zero_and_link_mtu(void **state)
+{
+    static char d[200];
+
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        struct tapir_config cfg;
+        struct th *h;
+        struct th_seg *syn = calloc(1, sizeof(*syn));
+        uint32_t iss;
+        int l, c;
+
+        th_config(&cfg);
+        cfg.mtu = 1000;
+        h = th_new(&cfg);
+        assert_non_null(syn);
+        l = tapir_tcp_socket(h->st);
+        assert_int_equal(tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 }), 0);
+        assert_int_equal(tapir_tcp_listen(h->st, l, 4), 0);
+        h->lport = 80;
+        syn->flags = S;
+        syn->seq = PEER_ISS;
+        syn->win = 65535;
+        peer_opts(&syn->opts, O_TS, 0, PEER_TS, 0);
+        syn->opts.has_mss = true;
+        syn->opts.mss = k == 0 ? 0 : 1460;
+        th_inject(h, syn);
+        free(syn);
+        th_expect(h, S | A, TH_ANY, PEER_ISS + 1, TH_ANY, 0);
+        assert_int_equal(h->last.opts.mss, 960);   /* ours: the link MTU - 40 */
+        iss = h->last.seq;
+        send_ts(h, A, PEER_ISS + 1, iss + 1, 65535, true, PEER_TS + 1, 0, NULL, 0);
+        c = tapir_tcp_accept(h->st, l, NULL);
+        assert_true(c >= 0);
+        assert_int_equal(tapir_tcp_setsockopt(h->st, c, TAPIR_TCP_NODELAY, 1), 0);
+        if (k == 0) {
+            assert_int_equal(th_stat(h, "TapirTcpMssClamped"), 1);
+            assert_int_equal(tapir_tcp_send(h->st, c, d, 100, 0), 100);
+            th_poll(h);
+            th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 52);
+            th_expect(h, A | P, iss + 53, TH_ANY, TH_ANY, 48);
+        } else {
+            static char big[2000];
+
+            assert_int_equal(tapir_tcp_send(h->st, c, big, sizeof(big), 0), (long)sizeof(big));
+            th_poll(h);
+            th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 948);
+        }
+        finish(h, l, c);
+    }
+}
+
+/* Closing a listener resets its children in the SYN queue and the accept
+ * queue (found through its own lists, not a table scan), and frees them. */
+static void
+closing_a_listener_resets_its_queues(void **state)
+{
+    struct th *h = harness(true, 0);
+    int l = tapir_tcp_socket(h->st);
+    struct th_seg s;
+    int rsts = 0;
+
+    (void)state;
+    assert_int_equal(tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 }), 0);
+    assert_int_equal(tapir_tcp_listen(h->st, l, 8), 0);
+    h->lport = 80;
+    for (uint16_t k = 0; k < 4; k++) {
+        h->rport = (uint16_t)(40000 + k);
+        th_send(h, S, PEER_ISS + 1000u * k, 0, 65535, NULL, 0);
+        th_expect(h, S | A, TH_ANY, PEER_ISS + 1000u * k + 1, TH_ANY, 0);
+        if (k % 2 == 1)             /* two complete the handshake */
+            th_send(h, A, PEER_ISS + 1000u * k + 1, h->last.seq + 1, 65535, NULL, 0);
+    }
+    th_drain(h);
+    assert_int_equal(th_nsocks(h), 5);
+    tapir_tcp_close(h->st, l);
+    while (th_next(h, &s))
+        rsts += (s.flags & TP_TCP_RST) != 0;
+    assert_int_equal(rsts, 4);
+    assert_int_equal(th_nsocks(h), 0);
+    th_free(h);
+}
+
 int
 main(void)
 {
@@ -672,6 +758,8 @@ main(void)
         cmocka_unit_test(congestion_control_option_and_rto),
         cmocka_unit_test(zero_window_forever_is_probed_boundedly),
         cmocka_unit_test(unanswered_zero_window_probes_give_up),
+        cmocka_unit_test(mss_zero_and_link_mtu),
+        cmocka_unit_test(closing_a_listener_resets_its_queues),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
