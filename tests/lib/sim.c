@@ -702,16 +702,21 @@ nodes_new(struct sim *sim, const struct tapir_config *stack_cfg)
     for (int i = 0; i < sim->n; i++) {
         struct sim_node *node = &sim->nodes[i];
         struct tapir_link link = { node_transmit, node };
+        struct tapir_config nc = c;
 
         node->sim = sim;
         node->index = i;
         node->deadline = INT64_MAX;
-        c.addr = sim_addr(sim, i);
-        c.prefix_len = 24;
-        c.seed = splitmix64(&x);
-        if (c.log != NULL)
-            c.log_ctx = node;
-        if ((err = tapir_stack_new(&c, &link, &node->st)) != 0)
+        nc.addr = sim_addr(sim, i);
+        nc.prefix_len = 24;
+        nc.seed = splitmix64(&x);
+        if (nc.log != NULL)
+            nc.log_ctx = node;
+        if (sim->cfg.node_cfg != NULL)
+            sim->cfg.node_cfg(i, &nc, sim->cfg.node_cfg_ctx);
+        if (nc.mtu > sim->pkt_cap)
+            return -EINVAL;         /* one packet size for every event buffer */
+        if ((err = tapir_stack_new(&nc, &link, &node->st)) != 0)
             return err;
     }
     return 0;

@@ -65,8 +65,14 @@ struct sim_link_stats {
     uint32_t queue_max_bytes;       /* high-water mark of the bottleneck queue */
 };
 
+/* Adjusts node `node`'s stack configuration before its stack is made
+ * (its address and seed are already set). */
+typedef void sim_node_cfg_fn(int node, struct tapir_config *cfg, void *ctx);
+
 struct sim_cfg {
     uint64_t seed;                  /* the run's only source of randomness */
+    sim_node_cfg_fn *node_cfg;      /* NULL: every node as stack_cfg says */
+    void *node_cfg_ctx;
     int n_nodes;                    /* 2..SIM_MAX_NODES; 0 means 2 */
     int64_t max_time_us;            /* a run fails past this virtual time; 0: 1 h */
     uint64_t max_events;            /* ... or past this many steps; 0: 50 million */

@@ -305,6 +305,7 @@ stack_config(const struct sim_xfer_config *c, struct tapir_config *sc)
     sc->tcp.sndbuf = sc->tcp.rcvbuf = c->bufs != 0 ? c->bufs : 256 * 1024;
     if (c->mtu != 0)
         sc->mtu = c->mtu;
+    sc->tcp.cc = c->cc;
     if (c->retries != 0) {
         sc->tcp.syn_retries = c->retries;
         sc->tcp.r2 = c->retries;
@@ -317,6 +318,18 @@ static uint64_t
 sim_seed_of(const struct xfer *x)
 {
     return mix64(x->seed ^ mix64(x->size * SIM_XFER_NDIRS + (uint64_t)x->dir));
+}
+
+/* Per node: the extensions the configuration switches off. */
+static void
+node_config(int node, struct tapir_config *tc, void *ctx)
+{
+    const struct sim_xfer_config *c = ctx;
+    uint8_t off = node < 2 ? c->opts_off[node] : 0;
+
+    tc->tcp.wscale = tc->tcp.wscale && !(off & SIM_XFER_NO_WSCALE);
+    tc->tcp.timestamps = tc->tcp.timestamps && !(off & SIM_XFER_NO_TIMESTAMPS);
+    tc->tcp.sack = tc->tcp.sack && !(off & SIM_XFER_NO_SACK);
 }
 
 /* An outage: the links lose everything, then come back as they were. */
@@ -344,7 +357,8 @@ setup(struct xfer *x)
 {
     struct sim_cfg sc = {
         .seed = sim_seed_of(x), .max_time_us = 6LL * 3600 * 1000000, .max_events = 30000000,
-        .trace_cap = 1024,
+        .trace_cap = 1024, .node_cfg = node_config,
+        .node_cfg_ctx = (void *)(uintptr_t)x->cfg,
     };
     struct tapir_config tc;
     struct tapir_stack *a, *b;

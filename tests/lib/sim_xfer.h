@@ -33,6 +33,15 @@ struct sim_xfer_config {
     int64_t read_every_us;          /* ... per tick of this period, not on each event */
     int64_t outage_at_us;           /* > 0: both directions lose everything ... */
     int64_t outage_us;              /* ... for this long from then on */
+    uint8_t opts_off[2];            /* per node: SIM_XFER_NO_* extensions not offered */
+    enum tapir_tcp_cc cc;           /* congestion control of both nodes */
+};
+
+enum {
+    SIM_XFER_NO_WSCALE = 0x1,
+    SIM_XFER_NO_TIMESTAMPS = 0x2,
+    SIM_XFER_NO_SACK = 0x4,
+    SIM_XFER_NO_OPTS = 0x7,
 };
 
 

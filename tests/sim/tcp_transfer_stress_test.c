@@ -2,7 +2,8 @@
  * tests/sim/tcp_transfer_stress_test.c -- the transfer of
  * tests/lib/sim_xfer.c under conditions that stress flow control and
  * segmentation rather than the link alone: asymmetric loss, tiny buffers,
- * applications that read slowly, loss in bursts, an outage, a 576-byte MTU.  500 seeds each, like
+ * applications that read slowly, loss in bursts, an outage, TCP extensions
+ * switched off on one or both nodes, a 576-byte MTU.  500 seeds each, like
  * tcp_transfer_test; the same environment variables select one case.
  */
 #include <inttypes.h>
@@ -41,6 +42,16 @@ static const struct sim_xfer_config configs[] = {
      * RTO backoff, then recovery when the link returns (R2 is not reached). */
     { .name = "outage", .link = { .loss = 0.01, .delay_us = 1000 }, .strays = true,
         .outage_at_us = 5000, .outage_us = 4000000 },
+    /* RFC 7323 and RFC 2018 switched off on both nodes: 16-bit windows, no
+     * timestamps, recovery without SACK, over the mixed link. */
+    { .name = "noopts", .link = { .loss = 0.05, .dup = 0.05, .reorder = 0.05, .reorder_us = 3000,
+        .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, .strays = true,
+        .opts_off = { SIM_XFER_NO_OPTS, SIM_XFER_NO_OPTS } },
+    /* Node 0 (the client) offers them all, node 1 knows none and answers
+     * without them: the client must use none either. */
+    { .name = "halfopts", .link = { .loss = 0.05, .dup = 0.05, .reorder = 0.05,
+        .reorder_us = 3000, .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 },
+        .strays = true, .opts_off = { 0, SIM_XFER_NO_OPTS } },
     /* A 576-byte MTU (RFC 9293 MUST-15's 536-byte MSS) with everything mixed. */
     { .name = "mtu576", .link = { .loss = 0.03, .dup = 0.03, .reorder = 0.03, .reorder_us = 3000,
         .corrupt = 0.01, .delay_us = 1000, .jitter_us = 500 }, .strays = true, .mtu = 576 },

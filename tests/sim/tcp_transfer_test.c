@@ -2,7 +2,7 @@
  * tests/sim/tcp_transfer_test.c -- reliable transfer between two tapir
  * stacks over impaired simulated links, for hundreds of seeds: the link
  * configurations of loss, reordering, duplication, corruption and a
- * bottleneck.  The transfer itself is tests/lib/sim_xfer.c; the stressful
+ * bottleneck (with NewReno, and with CUBIC).  The transfer itself is tests/lib/sim_xfer.c; the stressful
  * configurations (buffers, slow readers, small MTU, asymmetric loss) are
  * tests/sim/tcp_transfer_stress_test.c.
  *
@@ -48,6 +48,9 @@ static const struct sim_xfer_config configs[] = {
         .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, .strays = true },
     { .name = "bottleneck", .link = { .rate_bps = 10000000, .queue_bytes = 30000,
         .delay_us = 5000 }, .strays = true },
+    /* CUBIC (RFC 9438) instead of NewReno, through the bottleneck with 1 % loss. */
+    { .name = "cubic", .link = { .loss = 0.01, .rate_bps = 10000000, .queue_bytes = 30000,
+        .delay_us = 5000 }, .strays = true, .cc = TAPIR_TCP_CC_CUBIC },
 };
 
 static void
