@@ -11,7 +11,7 @@
  *
  * -T prints a table instead: goodput and completion time through the given
  * bottleneck (default 100 Mbit/s, 20 ms RTT, 250 kB queue) at 0, 0.1, 1 and
- * 5 % random loss, for the congestion control the stack has.
+ * 5 % random loss, for NewReno and for CUBIC.
  *
  * Build it Release for figures worth recording (the Debug build carries
  * ASan and UBSan).
@@ -141,16 +141,20 @@ struct result {
 
 /* One transfer of `bytes` from node 0 to node 1 over lc; 0 or -1. */
 static int
-run(uint64_t seed, const struct sim_link_cfg *lc, uint64_t bytes, struct result *res)
+run(uint64_t seed, const struct sim_link_cfg *lc, enum tapir_tcp_cc cc, uint64_t bytes,
+    struct result *res)
 {
     struct sim_cfg cfg = { .seed = seed, .max_time_us = 24LL * 3600 * 1000000,
         .max_events = UINT64_MAX / 2 };
     struct bench *bn = calloc(1, sizeof(*bn));
+    struct tapir_config tc;
     struct sim *sim;
     double cpu0;
     int rc;
 
-    if (bn == NULL || (rc = sim_new(&cfg, NULL, &sim)) != 0) {
+    tapir_config_default(&tc);
+    tc.tcp.cc = cc;
+    if (bn == NULL || (rc = sim_new(&cfg, &tc, &sim)) != 0) {
         fprintf(stderr, "sim_bench: cannot create the simulation\n");
         free(bn);
         return -1;
@@ -192,19 +196,26 @@ static int
 table(uint64_t seed, struct sim_link_cfg lc, uint64_t bytes)
 {
     static const double losses[] = { 0, 0.001, 0.01, 0.05 };
+    static const char *const names[TAPIR_TCP_CC_COUNT] = {
+        [TAPIR_TCP_CC_NEWRENO] = "NewReno",
+        [TAPIR_TCP_CC_CUBIC] = "CUBIC",
+    };
     struct result r;
 
     printf("sim_bench: bottleneck %.1f Mbit/s, queue %" PRIu32 " B, one-way delay %.1f ms, "
         "%.1f MB per run\n", (double)lc.rate_bps / 1e6, lc.queue_bytes,
         (double)lc.delay_us / 1e3, (double)bytes / 1e6);
-    printf("%8s %14s %16s %10s %10s\n", "loss %", "goodput Mbit/s", "completion s", "packets",
-        "dropped");
-    for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
-        lc.loss = losses[i];
-        if (run(seed, &lc, bytes, &r) != 0)
-            return 1;
-        printf("%8.1f %14.2f %16.3f %10" PRIu64 " %10" PRIu64 "\n", losses[i] * 100,
-            (double)r.bytes * 8 / r.virt_s / 1e6, r.virt_s, r.packets, r.dropped);
+    printf("%-8s %8s %14s %14s %10s %10s\n", "cc", "loss %", "goodput Mbit/s", "completion s",
+        "packets", "dropped");
+    for (int cc = 0; cc < TAPIR_TCP_CC_COUNT; cc++) {
+        for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
+            lc.loss = losses[i];
+            if (run(seed, &lc, (enum tapir_tcp_cc)cc, bytes, &r) != 0)
+                return 1;
+            printf("%-8s %8.1f %14.2f %14.3f %10" PRIu64 " %10" PRIu64 "\n", names[cc],
+                losses[i] * 100, (double)r.bytes * 8 / r.virt_s / 1e6, r.virt_s, r.packets,
+                r.dropped);
+        }
     }
     return 0;
 }
@@ -241,7 +252,7 @@ main(int argc, char **argv)
         }
         return table(seed, lc, (uint64_t)(mb * 1024 * 1024));
     }
-    if (run(seed, &lc, (uint64_t)(mb * 1024 * 1024), &r) != 0)
+    if (run(seed, &lc, TAPIR_TCP_CC_NEWRENO, (uint64_t)(mb * 1024 * 1024), &r) != 0)
         return 1;
     printf("sim_bench: %.1f MB in %.3f CPU s: %.1f MB of payload per CPU second\n",
         (double)r.bytes / 1e6, r.cpu_s, (double)r.bytes / 1e6 / r.cpu_s);
