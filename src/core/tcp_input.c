@@ -260,6 +260,9 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
             return SEG_DROP;
         }
         tp_stat_inc(st, TP_STAT_TCP_EXT_SEQ_DROP);
+        /* Data wholly below RCV.NXT: a duplicate, for D-SACK (RFC 2883). */
+        if (c->h.payload_len > 0 && tp_seq_leq(seq + (uint32_t)c->h.payload_len, rn))
+            tp_tcp_dsack_note(tcb, seq + !!has(c, TP_TCP_SYN), (uint32_t)c->h.payload_len);
         if (tcb->state == TAPIR_TCP_TIME_WAIT) {
             if (has(c, TP_TCP_FIN) && seq + c->len == rn) {
                 tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */

@@ -98,6 +98,8 @@ struct tp_tcb {
     struct tapir_time ts_recent_at; /* when TS.Recent was set (PAWS 24-day rule) */
     uint32_t ts_offset;             /* per-connection random TSval offset (RFC 7323 5.4) */
     uint32_t last_ack_sent;         /* RFC 7323 4.3 Last.ACK.sent */
+    bool dsack_pending;             /* RFC 2883: report a duplicate in the next ACK */
+    struct tp_sack_block dsack;
 
     /* Loss recovery (tcp_sack.c): the SACK scoreboard (RFC 6675), and
      * fast recovery with or without it (RFC 6675, RFC 6582). */
@@ -286,8 +288,11 @@ uint32_t tp_tcp_seg_max(const struct tp_tcb *tcb);
 /* SEG.WND as bytes (RFC 7323 2.3: never scaled on a SYN). */
 uint32_t tp_tcp_seg_wnd(const struct tp_tcb *tcb, uint16_t win, uint8_t flags);
 
-/* Fill o's SACK blocks from the reassembly queue (RFC 2018 4). */
-void tp_tcp_sack_out(const struct tp_tcb *tcb, struct tp_tcp_opts *o);
+/* Fill o's SACK blocks from the reassembly queue (RFC 2018 4), a pending
+ * D-SACK block first (RFC 2883; it is sent once). */
+void tp_tcp_sack_out(struct tp_tcb *tcb, struct tp_tcp_opts *o);
+/* A duplicate segment [seq, seq + len) arrived: remember it for D-SACK. */
+void tp_tcp_dsack_note(struct tp_tcb *tcb, uint32_t seq, uint32_t len);
 
 /* tcp_sack.c: the sender's loss recovery. */
 /* Take the SACK blocks of an acceptable ACK into the scoreboard (bad ones

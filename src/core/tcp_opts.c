@@ -158,11 +158,26 @@ tp_tcp_seg_wnd(const struct tp_tcb *tcb, uint16_t win, uint8_t flags)
  * others follow, highest first (the ones most likely news to the sender).
  * tp_tcphdr_len() leaves out those the option space cannot hold. */
 void
-tp_tcp_sack_out(const struct tp_tcb *tcb, struct tp_tcp_opts *o)
+tp_tcp_dsack_note(struct tp_tcb *tcb, uint32_t seq, uint32_t len)
+{
+    if (!tcb->opt_sack || len == 0)
+        return;
+    tcb->dsack = (struct tp_sack_block){ seq, seq + len };
+    tcb->dsack_pending = true;
+    tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_DSACK_SENT);
+}
+
+void
+tp_tcp_sack_out(struct tp_tcb *tcb, struct tp_tcp_opts *o)
 {
     const struct tp_reass *q = &tcb->reass;
     int first = -1;
 
+    if (tcb->dsack_pending) {
+        tcb->dsack_pending = false;
+        if (tcb->opt_sack)
+            o->sack[o->n_sack++] = tcb->dsack;
+    }
     if (!tcb->opt_sack || q->n == 0)
         return;
     for (int i = 0; i < q->n; i++)

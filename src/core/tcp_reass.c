@@ -10,7 +10,7 @@
  * the ring itself: the cap (cfg.tcp.reass_max_bytes) bounds how far past
  * RCV.NXT data is held, and at most TP_TCP_REASS_MAX_BLOCKS holes are
  * tracked; beyond either the segment is dropped and counted.  The blocks are
- * what SACK (issue 4) will report.
+ * what SACK reports (tcp_opts.c), the latest segment's first.
  */
 #include <string.h>
 

@@ -66,6 +66,7 @@
     X(TCP_EXT_SACK_OUTSIDE, "TapirTcpSackOutside", "SACK blocks outside SND.UNA..SND.MAX, ignored") \
     X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \
     X(TCP_EXT_SACK_OVERFLOW, "TapirTcpSackScoreboardFull", "SACK blocks not remembered: scoreboard full") \
+    X(TCP_EXT_DSACK_SENT, "TcpExtTCPDSACKOldSent", "D-SACK blocks reported for duplicate data (RFC 2883)") \
     X(TCP_EXT_DSACK_RECV, "TcpExtTCPDSACKRecv", "D-SACK blocks received (RFC 2883), not used") \
     X(TCP_EXT_SACK_RECOVERY, "TcpExtTCPSackRecovery", "fast recoveries with SACK (RFC 6675)") \
     X(TCP_EXT_RENO_RECOVERY, "TcpExtTCPRenoRecovery", "fast recoveries without SACK (RFC 6582)") \

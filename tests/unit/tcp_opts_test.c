@@ -739,6 +739,33 @@ closing_a_listener_resets_its_queues(void **state)
     th_free(h);
 }
 
+/* RFC 2883: a duplicate segment is reported once as the first SACK block
+ * (D-SACK), before the blocks of held data. */
+static void
+duplicate_data_draws_one_dsack(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, r = PEER_ISS + 1;
+    int l, c = passive(h, O_SACK, 0, &l, &iss, true);
+    static char d[300];
+
+    (void)state;
+    send_ts(h, A, r, iss + 1, 1000, false, 0, 0, d, 100);
+    send_ts(h, A, r + 100, iss + 1, 1000, false, 0, 0, d, 100);
+    th_expect(h, A, iss + 1, r + 200, TH_ANY, 0);
+    assert_int_equal(h->last.opts.n_sack, 0);
+    send_ts(h, A, r + 300, iss + 1, 1000, false, 0, 0, d, 100);   /* held */
+    th_drain(h);
+    send_ts(h, A, r + 100, iss + 1, 1000, false, 0, 0, d, 100);   /* a duplicate */
+    th_expect(h, A, iss + 1, r + 200, TH_ANY, 0);
+    expect_blocks(h, 2, (const uint32_t[]){ r + 100, r + 200, r + 300, r + 400 });
+    assert_int_equal(th_stat(h, "TcpExtTCPDSACKOldSent"), 1);
+    send_ts(h, A, r + 500, iss + 1, 1000, false, 0, 0, d, 100);   /* held */
+    th_expect(h, A, iss + 1, r + 200, TH_ANY, 0);
+    expect_blocks(h, 2, (const uint32_t[]){ r + 500, r + 600, r + 300, r + 400 });
+    finish(h, l, c);
+}
+
 int
 main(void)
 {
@@ -760,6 +787,7 @@ main(void)
         cmocka_unit_test(unanswered_zero_window_probes_give_up),
         cmocka_unit_test(mss_zero_and_link_mtu),
         cmocka_unit_test(closing_a_listener_resets_its_queues),
+        cmocka_unit_test(duplicate_data_draws_one_dsack),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
