@@ -12,7 +12,10 @@
  * max_socks x (sndbuf + rcvbuf); the one allocation made during input is
  * counted (TapirTcpBufAllocs) and a failure is a counted drop
  * (TapirTcpNoMem).  Out-of-order data lives in the receive ring, so
- * reassembly allocates nothing.
+ * reassembly allocates nothing.  The SACK scoreboard (tcp_sack.c) and the
+ * congestion-control state (tcp_cc.h) are fixed-size fields of the TCB:
+ * no option or SACK block a peer sends can make memory grow.  Defaults
+ * and the reasoning for 1 MB buffers: include/tapir/tcp.h.
  */
 #ifndef TP_CORE_TCP_INT_H
 #define TP_CORE_TCP_INT_H
