@@ -319,6 +319,8 @@ void tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now);
 /* Queue tcb for output on the next tapir_stack_poll() (socket calls). */
 void tp_tcp_output_later(struct tp_tcb *tcb);
 void tp_tcp_send_ack(struct tp_tcb *tcb);
+/* SEQ for a segment without data: SND.MAX, within the peer's window. */
+uint32_t tp_tcp_ack_seq(const struct tp_tcb *tcb);
 /* Send a RST, or RST+ACK, with no TCB (RFC 9293 3.10.7.1). */
 void tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
     uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);

@@ -205,9 +205,7 @@ next_segment(struct tp_tcb *tcb, struct seg *s)
         s->flags = TP_TCP_ACK;
         return true;
     }
-    /* A bare ACK carries the highest sequence number sent: after a timeout
-     * SND.NXT went back, and an ACK at SND.NXT would look old to the peer. */
-    s->seq = tcb->snd_max;
+    s->seq = tp_tcp_ack_seq(tcb);
     s->flags = TP_TCP_ACK;
     if (tcb->ack_now)
         return true;
@@ -331,10 +329,27 @@ tp_tcp_output_later(struct tp_tcb *tcb)
     tcp->out_head = tcb->index;
 }
 
+/*
+ * The sequence number of a segment without data: the highest sent (after a
+ * timeout SND.NXT went back, and an ACK at SND.NXT would look old to the
+ * peer), but no further than the right edge of the peer's window.  A peer
+ * that shrank its window to zero with our data in flight accepts only
+ * SEQ = RCV.NXT (RFC 9293 3.10.7.4), and a Linux receiver drops a segment
+ * outside its window without reading its ACK: both sides would then wait
+ * for each other for good.
+ */
+uint32_t
+tp_tcp_ack_seq(const struct tp_tcb *tcb)
+{
+    uint32_t wnd_end = tcb->snd_una + tcb->snd_wnd;
+
+    return tp_seq_leq(tcb->snd_max, wnd_end) ? tcb->snd_max : wnd_end;
+}
+
 void
 tp_tcp_send_ack(struct tp_tcb *tcb)
 {
-    struct seg s = { .seq = tcb->snd_max, .flags = TP_TCP_ACK };
+    struct seg s = { .seq = tp_tcp_ack_seq(tcb), .flags = TP_TCP_ACK };
 
     emit(tcb, &s);
 }

@@ -223,6 +223,10 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
     tp_recovery_on_rto(tcb);
     tcb->n_dupacks = 0;
     tcb->snd_nxt = tcb->snd_una;
+    /* The peer shrank its window to zero under data in flight: the
+     * retransmission is a one-byte probe at SND.UNA (RFC 9293 3.8.6.1). */
+    if (tcb->snd_wnd == 0)
+        tcb->probe_now = true;
     tcb->rtx_at = tapir_time_add(now, TAPIR_US(tcb->rto_us));
 }
 

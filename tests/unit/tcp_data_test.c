@@ -259,6 +259,40 @@ zero_send_window_is_probed_with_backoff(void **state)
     done(f);
 }
 
+/* The peer shrinks its window to zero while data is in flight (it acks
+ * part of a flight with window 0).  Our ACKs must carry a sequence number
+ * the peer accepts (no further than SND.UNA + SND.WND: a Linux receiver
+ * drops segments beyond its window without reading their ACK), and the
+ * retransmission timeout must probe the zero window at SND.UNA; otherwise
+ * neither side ever moves again. */
+static void
+window_shrunk_to_zero_with_data_in_flight_is_probed(void **state)
+{
+    struct fx *f = *state;
+    struct th *h = f->h;
+    char data[1000];
+    struct tapir_tcp_info info;
+
+    memset(data, 'd', sizeof(data));
+    th_send(h, A, 1001, f->iss + 1, 1000, NULL, 0);
+    assert_int_equal(tapir_tcp_send(h->st, f->s, data, sizeof(data), 0), 1000);
+    th_poll(h);
+    th_expect(h, A | P, f->iss + 1, 1001, TH_ANY, 1000);
+    th_send(h, A, 1001, f->iss + 501, 0, NULL, 0);      /* half taken, window closed */
+    th_send(h, A | P, 1001, f->iss + 501, 0, "x", 1);   /* peer data: we must ack */
+    th_advance_ms(h, 50);                               /* past the delayed ACK */
+    th_expect(h, A, f->iss + 501, 1002, TH_ANY, 0);     /* SEQ inside the peer's window */
+    tapir_tcp_info(h->st, f->s, &info);
+    th_advance_us(h, info.rto_us);
+    th_expect(h, A, f->iss + 501, 1002, TH_ANY, 1);     /* a probe at SND.UNA */
+    th_send(h, A, 1002, f->iss + 502, 1000, NULL, 0);   /* taken; the window opens */
+    th_expect(h, A | P, f->iss + 502, 1002, TH_ANY, 499);
+    th_send(h, A, 1002, f->iss + 1001, 1000, NULL, 0);
+    th_advance_ms(h, 5000);
+    th_expect_none(h);
+    done(f);
+}
+
 static void
 shutdown_read_discards_incoming_data(void **state)
 {
@@ -332,6 +366,7 @@ main(void)
         T0(receive_window_never_shrinks),
         T(send_window_follows_the_wl1_wl2_rule),
         T(zero_send_window_is_probed_with_backoff),
+        T(window_shrunk_to_zero_with_data_in_flight_is_probed),
         T(shutdown_read_discards_incoming_data),
         T(close_with_unread_data_resets),
         T(data_to_an_orphan_resets),
