@@ -37,6 +37,12 @@ echo "== debug: all tests"
 (cd build && ctest --output-on-failure -j "$jobs") 2>&1 | tee "$log" || status=1
 [ "${PIPESTATUS[0]:-0}" -eq 0 ] || status=1
 
+# The conformance figure (issue 7) and, last, CTest's own closing line.
+if [ -f build/conformance-summary.txt ]; then
+    echo "== $(tail -n 1 build/conformance-summary.txt)"
+fi
+grep -E '^[0-9]+% tests passed' "$log" | tail -n 1 || true
+
 if grep -q 'Not Run\|\*\*\*Skipped' "$log"; then
     if [ "${CI:-}" = true ] || [ "${TAPIR_REQUIRE_ALL:-0}" = 1 ]; then
         echo "test.sh: tests were skipped; CI runs as root and may skip none" >&2
