@@ -2,9 +2,9 @@
  * tests/unit/tcp_matrix_test.c -- every synchronized state x every kind of
  * arriving segment (SYN, SYN+ACK, ACK, FIN, RST, RST+ACK, data), inside the
  * window and outside it (old), asserting the segment sent in reply and the
- * state reached (RFC 9293 3.10.7.4, RFC 5961, RFC 1337).  LISTEN, SYN-SENT
- * and SYN-RECEIVED have their own scripted tests (tcp_handshake_test,
- * tcp_rst_test).  Each case runs on a fresh stack.
+ * state reached (RFC 9293 3.10.7.4, RFC 5961, RFC 1337), SYN-RECEIVED
+ * included.  LISTEN, SYN-SENT and ports without a socket: see
+ * tcp_open_matrix_test.  Each case runs on a fresh stack.
  */
 #include <errno.h>
 #include <setjmp.h>
