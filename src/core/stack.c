@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "core/stack_int.h"
 
 static const char *const stat_names[TP_STAT_N] = {
@@ -67,23 +68,11 @@ config_check(const struct tapir_config *cfg)
     return 0;
 }
 
-/* splitmix64: spreads a small seed over the generator's whole state. */
-static uint64_t
-splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 int
 tapir_stack_new(const struct tapir_config *cfg, const struct tapir_link *link,
     struct tapir_stack **out)
 {
     struct tapir_stack *st;
-    uint64_t x;
     int err;
 
     *out = NULL;
@@ -93,9 +82,7 @@ tapir_stack_new(const struct tapir_config *cfg, const struct tapir_link *link,
         return -ENOMEM;
     st->cfg = *cfg;
     st->link = *link;
-    x = cfg->seed;
-    for (int i = 0; i < 4; i++)
-        st->rng[i] = splitmix64(&x);
+    tp_rng_seed(st->rng, cfg->seed);
     st->ip_id = (uint16_t)tp_rand32(st);
     st->icmp_rl.per_sec = cfg->icmp_rate_per_sec;
     st->icmp_rl.tokens = cfg->icmp_rate_per_sec;
@@ -171,28 +158,12 @@ tp_log(struct tapir_stack *st, enum tapir_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 /* xoshiro256**: fast, and good enough for ports and jitter.  Secrets that
  * must resist prediction (RFC 6528) are keyed from it once, at creation. */
 uint64_t
 tp_rand64(struct tapir_stack *st)
 {
-    uint64_t *s = st->rng;
-    uint64_t r = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
+    return tp_rng_next(st->rng);
 }
 
 uint32_t

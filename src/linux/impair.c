@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "linux/impair.h"
 
 #define NO_SLOT UINT32_MAX
@@ -46,42 +47,11 @@ struct tp_impair {
 
 /* ---- the generator ---------------------------------------------------- */
 
-static uint64_t
-splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-rng_next(uint64_t s[4])
-{
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
 /* Uniform in [0, n), n <= 2^32, by multiply-shift: no modulo bias to speak of. */
 static uint32_t
 uniform(struct queue *q, uint32_t n)
 {
-    return (uint32_t)(((rng_next(q->rng) >> 32) * n) >> 32);
+    return (uint32_t)(((tp_rng_next(q->rng) >> 32) * n) >> 32);
 }
 
 /* True with chance ppm millionths; draws nothing for 0 or certainty. */
@@ -343,8 +313,7 @@ queue_init(struct queue *q, uint32_t limit, size_t max_pkt_len, uint64_t seed)
     for (uint32_t i = 0; i < limit; i++)
         q->free[i] = limit - 1 - i;     /* slot 0 is taken first */
     q->n_free = limit;
-    for (int i = 0; i < 4; i++)
-        q->rng[i] = splitmix64(&seed);
+    tp_rng_seed(q->rng, seed);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "wire/bytes.h"
 
 #define SIM_DEFAULT_MAX_TIME_US (3600LL * 1000000)
@@ -128,36 +129,10 @@ struct sim {
 
 /* ---- randomness: xoshiro256**, seeded through splitmix64 ---------------- */
 
-static uint64_t
-splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static uint64_t
-rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 uint64_t
 sim_rand(struct sim *sim)
 {
-    uint64_t *s = sim->rng;
-    uint64_t r = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
+    return tp_rng_next(sim->rng);
 }
 
 /* True with probability p; draws nothing when p is 0. */
@@ -709,7 +684,7 @@ nodes_new(struct sim *sim, const struct tapir_config *stack_cfg)
         node->deadline = INT64_MAX;
         nc.addr = sim_addr(sim, i);
         nc.prefix_len = 24;
-        nc.seed = splitmix64(&x);
+        nc.seed = tp_splitmix64(&x);
         if (nc.log != NULL)
             nc.log_ctx = node;
         if (sim->cfg.node_cfg != NULL)
@@ -726,7 +701,6 @@ int
 sim_new(const struct sim_cfg *cfg, const struct tapir_config *stack_cfg, struct sim **out)
 {
     struct sim *sim;
-    uint64_t x;
     const char *pcap;
     int err = -ENOMEM;
 
@@ -746,9 +720,7 @@ sim_new(const struct sim_cfg *cfg, const struct tapir_config *stack_cfg, struct 
     sim->trace_cap = cfg->trace_cap ? cfg->trace_cap : SIM_DEFAULT_TRACE_CAP;
     sim->trace_live = env_on("TAPIR_SIM_TRACE");
     sim->digest = 0xcbf29ce484222325u;
-    x = cfg->seed;
-    for (int i = 0; i < 4; i++)
-        sim->rng[i] = splitmix64(&x);
+    tp_rng_seed(sim->rng, cfg->seed);
     if ((sim->trace = calloc(sim->trace_cap, sizeof(*sim->trace))) == NULL)
         goto fail;
     if ((err = nodes_new(sim, stack_cfg)) != 0)
