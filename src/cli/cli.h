@@ -106,6 +106,13 @@ int tp_cli_dev_up(const struct tp_cli_dev *dev, struct tp_tun *tun, struct tp_nl
  * Returns 0, or a negative errno after printing one line. */
 int tp_cli_dev_down(struct tp_tun *tun, struct tp_nl *nl);
 
+/* Check the addresses of a command's device options: --addr and --peer
+ * given and different, and in one network when --prefix is given.  On a
+ * fault prints one line naming the option (cmd: "run", "nc", "tapird") and
+ * exits 2. */
+void tp_cli_dev_check(const char *cmd, const struct tp_cli_dev *dev, bool has_addr,
+    bool has_peer);
+
 /* The prefix length the stack uses for its network: dev's prefix, or for
  * a point-to-point link the longest one holding both ends as hosts. */
 uint8_t tp_cli_stack_prefix(const struct tp_cli_dev *dev);

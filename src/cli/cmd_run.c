@@ -198,24 +198,9 @@ add_route(struct run_opts *o, const char *arg)
 static void
 check_opts(const struct run_opts *o)
 {
-    const struct tp_cli_dev *d = &o->dev;
-    const char *cmd = o->is_nc ? "nc" : "run";
-    uint32_t mask;
-
-    if (!o->has_addr)
-        tp_cli_usage_fail("%s: --addr is required (the stack's address)", cmd);
-    if (!o->has_peer)
-        tp_cli_usage_fail("%s: --peer is required (the kernel's address on the device)", cmd);
+    tp_cli_dev_check(o->is_nc ? "nc" : "run", &o->dev, o->has_addr, o->has_peer);
     if (o->svc.http_dir != NULL && access(o->svc.http_dir, R_OK | X_OK) != 0)
         tp_cli_usage_fail("--http: '%s' is not a readable directory", o->svc.http_dir);
-    if (d->addr == d->peer)
-        tp_cli_usage_fail("--peer: must differ from --addr");
-    if (!d->has_prefix)
-        return;
-    mask = d->prefix_len == 0 ? 0 : 0xffffffffu << (32 - d->prefix_len);
-    if (((d->addr ^ d->peer) & mask) != 0)
-        tp_cli_usage_fail("--prefix: --addr and --peer are not in one /%u network",
-            d->prefix_len);
 }
 
 static void

@@ -138,6 +138,25 @@ is_host_in(uint32_t a, uint8_t len)
     return len >= 31 || ((a & host) != 0 && (a & host) != host);
 }
 
+void
+tp_cli_dev_check(const char *cmd, const struct tp_cli_dev *d, bool has_addr, bool has_peer)
+{
+    uint32_t mask;
+
+    if (!has_addr)
+        tp_cli_usage_fail("%s: --addr is required (the stack's address)", cmd);
+    if (!has_peer)
+        tp_cli_usage_fail("%s: --peer is required (the kernel's address on the device)", cmd);
+    if (d->addr == d->peer)
+        tp_cli_usage_fail("--peer: must differ from --addr");
+    if (!d->has_prefix)
+        return;
+    mask = d->prefix_len == 0 ? 0 : 0xffffffffu << (32 - d->prefix_len);
+    if (((d->addr ^ d->peer) & mask) != 0)
+        tp_cli_usage_fail("--prefix: --addr and --peer are not in one /%u network",
+            d->prefix_len);
+}
+
 uint8_t
 tp_cli_stack_prefix(const struct tp_cli_dev *dev)
 {

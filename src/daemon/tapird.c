@@ -94,21 +94,7 @@ static const char tapird_usage[] =
 static void
 check_opts(const struct tapird_opts *o)
 {
-    const struct tp_cli_dev *d = &o->dev;
-    uint32_t mask;
-
-    if (!o->has_addr)
-        tp_cli_usage_fail("tapird: --addr is required (the stack's address)");
-    if (!o->has_peer)
-        tp_cli_usage_fail("tapird: --peer is required (the kernel's address on the device)");
-    if (d->addr == d->peer)
-        tp_cli_usage_fail("--peer: must differ from --addr");
-    if (!d->has_prefix)
-        return;
-    mask = d->prefix_len == 0 ? 0 : 0xffffffffu << (32 - d->prefix_len);
-    if (((d->addr ^ d->peer) & mask) != 0)
-        tp_cli_usage_fail("--prefix: --addr and --peer are not in one /%u network",
-            d->prefix_len);
+    tp_cli_dev_check("tapird", &o->dev, o->has_addr, o->has_peer);
 }
 
 static void
