@@ -26,6 +26,22 @@ enum tapir_tcp_cc {
     TAPIR_TCP_CC_COUNT
 };
 
+/* What happens to a congestion window the sender is not using
+ * (cfg.tcp.cwv). */
+enum tapir_tcp_cwv {
+    /* RFC 7661 (zero, the default): an application-limited sender keeps
+     * its window for the non-validated period (5 minutes) without growing
+     * it, answers a loss in that period from what it really used, and
+     * halves the window when the period runs out. */
+    TAPIR_TCP_CWV_RFC7661,
+    /* RFC 5681 4.1: after an idle period longer than the RTO, restart from
+     * min(IW, cwnd) (FreeBSD's and Linux's default). */
+    TAPIR_TCP_CWV_RESTART,
+    /* Neither: keep the window however long the sender pauses. */
+    TAPIR_TCP_CWV_OFF,
+    TAPIR_TCP_CWV_COUNT
+};
+
 struct tapir_tcp_config {
     uint32_t max_socks;             /* connections + listeners, all states */
     /* Default buffers, bytes; tapir_config_default() gives 1 MB each: a
@@ -57,6 +73,7 @@ struct tapir_tcp_config {
     bool sack;                      /* RFC 2018: selective acknowledgments */
     enum tapir_tcp_cc cc;           /* default for new sockets: NewReno (zero) */
     uint32_t delack_ms;             /* delayed ACK timer (RFC 9293 MUST-58: < 500); 0: 40 */
+    enum tapir_tcp_cwv cwv;         /* congestion window validation: RFC 7661 (zero) */
 };
 
 enum tapir_tcp_state {

@@ -65,6 +65,8 @@ config_check(const struct tapir_config *cfg)
         return -EINVAL;
     if (cfg->tcp.rto_min_ms == 0 || cfg->tcp.rto_min_ms > cfg->tcp.rto_max_ms)
         return -EINVAL;
+    if ((unsigned)cfg->tcp.cwv >= TAPIR_TCP_CWV_COUNT)
+        return -EINVAL;
     return 0;
 }
 

@@ -22,6 +22,10 @@
 #define HS_N_RTT_SAMPLE 8
 #define HS_CSS_GROWTH_DIVISOR 4
 #define HS_CSS_ROUNDS 5
+/* RFC 7661 */
+#define CWV_NVP_US (300LL * 1000000)        /* 5: the non-validated period */
+#define CWV_PERIOD_MIN_US 1000000LL         /* 4.2: sampling period >= 1 s */
+#define CWV_BUCKETS 4
 
 /* SMSS as RFC 5681 means it: the payload of a full segment, options
  * (timestamps) taken off, so cwnd holds whole segments. */
@@ -68,6 +72,19 @@ hystart_reset(struct tp_tcb *tcb)
     c->css_rounds = 0;
 }
 
+/* RFC 7661 4.1: no pipeACK yet, so the window counts as validated. */
+static void
+cwv_reset(struct tp_tcb *tcb)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+
+    c->pa_sampling = false;
+    c->pa_defined = false;
+    c->pa_n = 0;
+    c->nvp_since = TAPIR_TIME_NEVER;
+    c->loss_in_nvp = false;
+}
+
 void
 tp_cc_init(struct tp_tcb *tcb)
 {
@@ -75,6 +92,7 @@ tp_cc_init(struct tp_tcb *tcb)
     tcb->cwnd = IW_SEGS * smss(tcb);
     tcb->ssthresh = UINT32_MAX;
     hystart_reset(tcb);
+    cwv_reset(tcb);
 }
 
 void
@@ -85,6 +103,125 @@ tp_cc_select(struct tp_tcb *tcb, enum tp_cc_algo algo)
     tcb->cc = algo;
     memset(&tcb->ccs, 0, sizeof(tcb->ccs));
     hystart_reset(tcb);
+    cwv_reset(tcb);
+}
+
+static bool
+cwv_on(const struct tp_tcb *tcb)
+{
+    return tcb->st->cfg.tcp.cwv == TAPIR_TCP_CWV_RFC7661;
+}
+
+static int64_t
+cwv_rtt_us(const struct tp_tcb *tcb)
+{
+    return tcb->srtt_us > 0 ? tcb->srtt_us : 1;
+}
+
+/* RFC 7661 4.2: the pipeACK sampling period, max(3 SRTT, 1 s). */
+static int64_t
+cwv_period_us(const struct tp_tcb *tcb)
+{
+    int64_t p = 3 * cwv_rtt_us(tcb);
+
+    return p > CWV_PERIOD_MIN_US ? p : CWV_PERIOD_MIN_US;
+}
+
+uint32_t
+tp_cc_pipeack(const struct tp_tcb *tcb)
+{
+    const struct tp_cc_state *c = &tcb->ccs;
+    struct tapir_time now = tcb->st->tcp->now;
+    int64_t period = cwv_period_us(tcb);
+    uint32_t v = 0;
+
+    if (!c->pa_defined)
+        return UINT32_MAX;
+    /* Samples older than the period count for nothing (4.5.1): after a
+     * pause that long, pipeACK is zero. */
+    for (uint8_t i = 0; i < c->pa_n; i++)
+        if (tapir_time_sub(now, c->pa_at[i]).us < period && c->pa_max[i] > v)
+            v = c->pa_max[i];
+    return v;
+}
+
+/* RFC 7661 4.3: cwnd is not validated while pipeACK is below half of it.
+ * In slow start, where cwnd doubles every round trip, the data acked in a
+ * round is half the window by design, so tapir compares with a quarter. */
+bool
+tp_cc_nonvalidated(const struct tp_tcb *tcb)
+{
+    uint32_t pa = tp_cc_pipeack(tcb);
+    uint32_t bar = tcb->cwnd < tcb->ssthresh ? tcb->cwnd / 4 : tcb->cwnd / 2;
+
+    return cwv_on(tcb) && pa != UINT32_MAX && pa < bar;
+}
+
+static void
+pipeack_push(struct tp_tcb *tcb, struct tapir_time now, uint32_t sample)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    int64_t span = cwv_period_us(tcb) / CWV_BUCKETS;
+
+    c->pa_defined = true;
+    if (c->pa_n > 0 && tapir_time_sub(now, c->pa_at[c->pa_n - 1]).us < span) {
+        if (sample > c->pa_max[c->pa_n - 1])
+            c->pa_max[c->pa_n - 1] = sample;
+        return;
+    }
+    if (c->pa_n == CWV_BUCKETS) {
+        memmove(&c->pa_at[0], &c->pa_at[1], (CWV_BUCKETS - 1) * sizeof(c->pa_at[0]));
+        memmove(&c->pa_max[0], &c->pa_max[1], (CWV_BUCKETS - 1) * sizeof(c->pa_max[0]));
+        c->pa_n--;
+    }
+    c->pa_at[c->pa_n] = now;
+    c->pa_max[c->pa_n] = sample;
+    c->pa_n++;
+}
+
+/* RFC 7661 4.2: a sample is the data acknowledged over (at least) one
+ * measured round trip, taken outside loss recovery. */
+static void
+pipeack_on_ack(struct tp_tcb *tcb, struct tapir_time now)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+
+    if (c->pa_sampling && tapir_time_sub(now, c->pa_start).us < cwv_rtt_us(tcb))
+        return;
+    if (c->pa_sampling)
+        pipeack_push(tcb, now, tcb->snd_una - c->pa_from);
+    c->pa_sampling = true;
+    c->pa_start = now;
+    c->pa_from = tcb->snd_una;
+}
+
+/* RFC 7661 4.3 and 4.4.3: note when the window stopped being validated;
+ * once it has stayed so for the non-validated period, halve it (not below
+ * the initial window) and raise ssthresh to 3/4 of it. */
+static void
+cwv_update(struct tp_tcb *tcb, struct tapir_time since)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    struct tapir_time now = tcb->st->tcp->now;
+    uint32_t iw = IW_SEGS * smss(tcb), three_q;
+
+    if (!tp_cc_nonvalidated(tcb)) {
+        c->nvp_since = TAPIR_TIME_NEVER;
+        return;
+    }
+    if (c->nvp_since.us == INT64_MAX) {
+        c->nvp_since = since;
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWV_NONVALIDATED);
+    }
+    if (tapir_time_sub(now, c->nvp_since).us < CWV_NVP_US)
+        return;
+    three_q = (uint32_t)((uint64_t)tcb->cwnd * 3 / 4);
+    if (tcb->ssthresh < three_q)
+        tcb->ssthresh = three_q;
+    tcb->cwnd = tcb->cwnd / 2 > iw ? tcb->cwnd / 2 : (tcb->cwnd < iw ? tcb->cwnd : iw);
+    c->nvp_since = now;
+    c->in_epoch = false;
+    tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWV_REDUCED);
 }
 
 /* RFC 5681 (2) with RFC 3465: grow by the bytes acked, at most L SMSS. */
@@ -174,6 +311,14 @@ cubic_on_ack(struct tp_tcb *tcb, uint32_t acked)
 void
 tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked)
 {
+    if (cwv_on(tcb)) {
+        struct tapir_time now = tcb->st->tcp->now;
+
+        pipeack_on_ack(tcb, now);
+        cwv_update(tcb, now);
+        if (tp_cc_nonvalidated(tcb))
+            return;                 /* RFC 7661 4.3: an unused window does not grow */
+    }
     if (tcb->cwnd < tcb->ssthresh) {
         if (tcb->cc == TP_CC_CUBIC)
             hystart_on_ack(tcb, acked);
@@ -216,6 +361,15 @@ cubic_loss(struct tp_tcb *tcb)
 int
 tp_cc_on_dupacks(struct tp_tcb *tcb)
 {
+    struct tp_cc_state *c = &tcb->ccs;
+
+    /* RFC 7661 4.4.1: a loss while non-validated is answered at the end
+     * of the recovery from what was in use, not from cwnd. */
+    c->loss_in_nvp = tp_cc_nonvalidated(tcb);
+    c->loss_flight = tcb->snd_max - tcb->snd_una;
+    c->loss_pipeack = c->loss_in_nvp ? tp_cc_pipeack(tcb) : 0;
+    c->rtx_bytes = 0;
+    c->pa_sampling = false;         /* 4.2: no samples during recovery */
     switch (tcb->cc) {
     case TP_CC_RENO:
         tcb->ssthresh = half_flight(tcb);
@@ -243,6 +397,31 @@ tp_cc_on_rto(struct tp_tcb *tcb)
     tcb->cwnd = smss(tcb);                          /* RFC 5681 (5): loss window */
     tcb->ccs.ca_acked = 0;
     hystart_reset(tcb);
+    cwv_reset(tcb);
+}
+
+void
+tp_cc_on_retransmit(struct tp_tcb *tcb, uint32_t len)
+{
+    tcb->ccs.rtx_bytes += len;
+}
+
+/* RFC 7661 4.4.1: cwnd = (max(pipeACK, LossFlightSize) - R) / 2, and
+ * pipeACK starts afresh (a validated window). */
+void
+tp_cc_after_recovery(struct tp_tcb *tcb)
+{
+    struct tp_cc_state *c = &tcb->ccs;
+    uint32_t used, floor = 2 * smss(tcb);
+
+    if (!c->loss_in_nvp)
+        return;
+    used = c->loss_pipeack > c->loss_flight ? c->loss_pipeack : c->loss_flight;
+    used = used > c->rtx_bytes ? (used - c->rtx_bytes) / 2 : 0;
+    tcb->cwnd = used > floor ? used : floor;
+    tcb->ssthresh = tcb->cwnd;
+    tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWV_LOSS);
+    cwv_reset(tcb);
 }
 
 void
@@ -260,9 +439,20 @@ tp_cc_after_idle(struct tp_tcb *tcb)
 {
     uint32_t iw = IW_SEGS * smss(tcb);
 
-    if (tcb->cwnd > iw) {
-        tcb->cwnd = iw;             /* RFC 5681 4.1: RW = min(IW, cwnd) */
-        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWND_RESTART);
+    tcb->ccs.in_epoch = false;      /* CUBIC: the pause is not growth time */
+    switch (tcb->st->cfg.tcp.cwv) {
+    case TAPIR_TCP_CWV_RESTART:
+        if (tcb->cwnd > iw) {
+            tcb->cwnd = iw;         /* RFC 5681 4.1: RW = min(IW, cwnd) */
+            tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWND_RESTART);
+        }
+        break;
+    case TAPIR_TCP_CWV_RFC7661:
+        /* The window is kept (4.3); the non-validated period began about
+         * when the sender fell silent. */
+        cwv_update(tcb, tcb->last_send);
+        break;
+    default:
+        break;
     }
-    tcb->ccs.in_epoch = false;
 }

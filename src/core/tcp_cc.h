@@ -11,9 +11,13 @@
  *   CUBIC: RFC 9438 window growth (cubic and Reno-friendly regions, fast
  *     convergence, beta 0.7), slow start ended by HyStart++ (RFC 9406).
  * Both: an initial window of 10 segments (RFC 6928); on an RTO ssthresh as
- * RFC 5681 (4) (CUBIC: its beta) and cwnd = 1 segment; after an idle
- * period longer than the RTO, cwnd restarts at min(IW, cwnd) (RFC 5681
- * 4.1, the part of RFC 7661 implemented).
+ * RFC 5681 (4) (CUBIC: its beta) and cwnd = 1 segment.
+ * A window the sender does not fill is handled per cfg.tcp.cwv: RFC 7661
+ * (pipeACK measures what the path carried; while it is below half of cwnd
+ * -- a quarter in slow start -- cwnd does not grow, a loss is answered
+ * from what was in use, and after 5 minutes cwnd is halved), or RFC 5681
+ * 4.1 (after an idle period longer than the RTO, restart from
+ * min(IW, cwnd)), or neither.
  */
 #ifndef TP_CORE_TCP_CC_H
 #define TP_CORE_TCP_CC_H
@@ -48,6 +52,23 @@ struct tp_cc_state {
     uint32_t rtt_samples;
     uint8_t css_rounds;
     bool in_css;
+    /* RFC 7661 4.2: pipeACK, the most data acknowledged in one round trip
+     * within the sampling period max(3 SRTT, 1 s), kept as the largest
+     * sample of each quarter of the period. */
+    struct tapir_time pa_start;     /* the sample under way began */
+    uint32_t pa_from;               /* SND.UNA then */
+    bool pa_sampling;
+    bool pa_defined;                /* false: no sample yet (a validated window) */
+    uint8_t pa_n;
+    struct tapir_time pa_at[4];
+    uint32_t pa_max[4];
+    struct tapir_time nvp_since;    /* entered the non-validated phase; NEVER: validated */
+    /* RFC 7661 4.4.1: a loss found while non-validated, answered at the end
+     * of its recovery. */
+    bool loss_in_nvp;
+    uint32_t loss_flight;           /* LossFlightSize */
+    uint32_t loss_pipeack;
+    uint32_t rtx_bytes;             /* R: retransmitted since */
 };
 
 /* After the handshake: the initial window (RFC 6928: 10 segments). */
@@ -63,7 +84,15 @@ int tp_cc_on_dupacks(struct tp_tcb *tcb);
 void tp_cc_on_rto(struct tp_tcb *tcb);
 /* An RTT sample (HyStart++). */
 void tp_cc_on_rtt(struct tp_tcb *tcb, int64_t rtt_us);
-/* Sending resumes after an idle period longer than the RTO. */
+/* Sending resumes after an idle period longer than the RTO (cfg.tcp.cwv). */
 void tp_cc_after_idle(struct tp_tcb *tcb);
+/* len bytes were retransmitted (RFC 7661's R). */
+void tp_cc_on_retransmit(struct tp_tcb *tcb, uint32_t len);
+/* Fast recovery ended with a full acknowledgment. */
+void tp_cc_after_recovery(struct tp_tcb *tcb);
+/* pipeACK in bytes, UINT32_MAX while undefined (tcp_info, tests). */
+uint32_t tp_cc_pipeack(const struct tp_tcb *tcb);
+/* True while cwnd is not validated (RFC 7661 4.3). */
+bool tp_cc_nonvalidated(const struct tp_tcb *tcb);
 
 #endif

@@ -224,6 +224,7 @@ account(struct tp_tcb *tcb, const struct seg *s, struct tapir_time now)
     if (tp_seq_lt(s->seq, tcb->snd_max)) {
         tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
         tcb->total_retrans++;
+        tp_cc_on_retransmit(tcb, s->len);
     } else if (!tcb->rtt_timing) {
         tcb->rtt_timing = true;     /* RFC 6298 (Karn): only new data is timed */
         tcb->rtt_seq = s->seq;
@@ -276,6 +277,7 @@ sack_retransmit(struct tp_tcb *tcb)
         tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RETRANS);
         tcb->total_retrans++;
+        tp_cc_on_retransmit(tcb, len);
         tcb->rtt_timing = false;    /* Karn */
     }
 }
@@ -299,11 +301,12 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
             tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
             tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_FAST_RETRANS);
             tcb->total_retrans++;
+            tp_cc_on_retransmit(tcb, len);
             tcb->rtt_timing = false;
         }
     }
-    /* RFC 5681 4.1: after more than an RTO without sending, the ACK
-     * clock is gone; start again from the initial window. */
+    /* After more than an RTO without sending, the ACK clock is gone:
+     * cfg.tcp.cwv says what becomes of the window (tcp_cc.c). */
     if (is_synchronized(tcb->state) && tcb->snd_una == tcb->snd_max && tcb->last_send.us != 0
         && tapir_time_sub(now, tcb->last_send).us > tcb->rto_us) {
         tp_cc_after_idle(tcb);

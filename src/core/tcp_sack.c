@@ -200,6 +200,7 @@ tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked)
 
         tcb->in_recovery = false;
         tcb->cwnd = tcb->ssthresh < flight ? tcb->ssthresh : flight;
+        tp_cc_after_recovery(tcb);
         return;
     }
     if (tp_seq_lt(tcb->high_rxt, tcb->snd_una))

@@ -62,6 +62,9 @@
     X(TCP_EXT_CONN_SACK, "TapirTcpConnSack", "connections established with SACK") \
     X(TCP_EXT_HYSTART_CSS, "TapirTcpHystartCss", "slow starts turned conservative by HyStart++ (RFC 9406)") \
     X(TCP_EXT_CWND_RESTART, "TapirTcpCwndRestart", "cwnd cut to the initial window after idle (RFC 5681 4.1)") \
+    X(TCP_EXT_CWV_NONVALIDATED, "TapirTcpCwvNonValidated", "windows found not validated: pipeACK below half of cwnd (RFC 7661 4.3)") \
+    X(TCP_EXT_CWV_REDUCED, "TapirTcpCwvReduced", "windows halved at the end of the 5-minute non-validated period (RFC 7661 4.4.3)") \
+    X(TCP_EXT_CWV_LOSS, "TapirTcpCwvLoss", "recoveries from a loss while not validated, cwnd from what was in use (RFC 7661 4.4.1)") \
     X(TCP_EXT_SACK_INVERTED, "TapirTcpSackInverted", "SACK blocks with left >= right, ignored") \
     X(TCP_EXT_SACK_OUTSIDE, "TapirTcpSackOutside", "SACK blocks outside SND.UNA..SND.MAX, ignored") \
     X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \
