@@ -58,3 +58,17 @@ foreach(t api_test)
     target_link_libraries(${t} PRIVATE tapir_sock)
   endif()
 endforeach()
+
+# Helpers of the interop tests that run under `tapir exec`: no sanitizer
+# (LD_PRELOAD puts the shim before any sanitizer runtime), and bad
+# pointers passed on purpose (tests/interop/lib/sock_errno.c).
+add_executable(sock_errno ${CMAKE_SOURCE_DIR}/tests/interop/lib/sock_errno.c)
+set_target_properties(sock_errno PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${TAPIR_TEST_DIR})
+target_compile_options(sock_errno PRIVATE -Wno-nonnull)
+foreach(prop COMPILE_OPTIONS LINK_OPTIONS)
+  get_target_property(_opts sock_errno ${prop})
+  if(_opts)
+    list(FILTER _opts EXCLUDE REGEX "sanitize")
+    set_target_properties(sock_errno PROPERTIES ${prop} "${_opts}")
+  endif()
+endforeach()

@@ -6,8 +6,9 @@
  * and `ip addr`), or any fd that carries one IPv4 packet per read and
  * write (a TUN fd, one end of a SOCK_DGRAM socketpair joining two nets).
  *
- * Each tapir socket is a real file descriptor: the program's end of a Unix
- * stream socketpair whose other end the stack thread serves.  So data
+ * Each tapir socket is a real file descriptor: a Unix stream socket that
+ * the stack thread connects to itself at connect() (and makes a listener
+ * at listen()), the same file throughout.  So data
  * moves with read, write, send, recv, readv, writev, sendmsg, recvmsg and
  * sendfile; readiness comes from poll, select or epoll mixed with the
  * program's other descriptors; O_NONBLOCK (SOCK_NONBLOCK, fcntl) makes

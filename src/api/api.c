@@ -4,8 +4,8 @@
  * A net is the bridge engine (engine.c) on a runtime (src/linux/loop.c)
  * run by a thread of its own; the calls are the client side of the
  * engine's protocol (client.c) over an abstract Unix socket private to the
- * process.  A socket's fd names its net: the engine's end of the pair is
- * bound to "tapir-sock:<pid>:<engine>:<n>", and the nets started by the
+ * process.  A socket's fd names its net: its own Unix name starts with
+ * "tapir-sock:<pid>:<engine>:" (proto.h), and the nets started by the
  * process are listed here with that prefix.
  */
 #include <errno.h>
@@ -42,7 +42,7 @@ struct tapir_net {
     struct tp_watch linger_w;
     bool stopping;
     char path[64];                  /* the engine's control socket */
-    char prefix[80];                /* its pairs' peer names */
+    char prefix[80];                /* its sockets' names start so */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool started;
@@ -283,7 +283,7 @@ path_of(int fd, char *path, size_t cap)
     bool found = false;
 
     memset(&sa, 0, sizeof(sa));
-    if (syscall(SYS_getpeername, fd, (struct sockaddr *)&sa, &len) < 0
+    if (syscall(SYS_getsockname, fd, (struct sockaddr *)&sa, &len) < 0
         || sa.sun_family != AF_UNIX || sa.sun_path[0] != '\0')
         return false;
     pthread_mutex_lock(&nets_mu);
@@ -401,40 +401,61 @@ tapir_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     return ret(tp_sc_setsockopt(path, fd, level, name, val, len));
 }
 
+/* The data calls are the system's; a failure on a socket not connected
+ * gets the kernel TCP's errno (client.h). */
+static ssize_t
+rd(ssize_t r, int fd)
+{
+    if (r < 0)
+        errno = tp_sc_read_errno(fd, errno);
+    return r;
+}
+
+static ssize_t
+wr(ssize_t r, int fd, int flags)
+{
+    if (r < 0) {
+        int err = tp_sc_write_errno(fd, errno, flags);
+
+        errno = err;
+    }
+    return r;
+}
+
 ssize_t
 tapir_read(int fd, void *buf, size_t len)
 {
-    return read(fd, buf, len);
+    return rd(read(fd, buf, len), fd);
 }
 
 ssize_t
 tapir_write(int fd, const void *buf, size_t len)
 {
-    return write(fd, buf, len);
+    return wr(write(fd, buf, len), fd, 0);
 }
 
 ssize_t
 tapir_recv(int fd, void *buf, size_t len, int flags)
 {
-    return recv(fd, buf, len, flags);
+    return rd(recv(fd, buf, len, flags), fd);
 }
 
 ssize_t
 tapir_send(int fd, const void *buf, size_t len, int flags)
 {
-    return send(fd, buf, len, flags);
+    return wr(send(fd, buf, len, flags), fd, flags);
 }
 
 ssize_t
 tapir_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    return readv(fd, iov, iovcnt);
+    return rd(readv(fd, iov, iovcnt), fd);
 }
 
 ssize_t
 tapir_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    return writev(fd, iov, iovcnt);
+    return wr(writev(fd, iov, iovcnt), fd, 0);
 }
 
 int

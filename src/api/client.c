@@ -9,11 +9,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -197,32 +200,114 @@ tp_sc_socket(const char *path, int flags)
     return fd;
 }
 
-bool
-tp_sc_is_ours(int fd)
+/* fd's own name if it is one of ours (proto.h), else false. */
+static bool
+own_name(int fd, struct sockaddr_un *sa, socklen_t *len)
 {
-    struct sockaddr_un sa;
-    socklen_t len = sizeof(sa);
     size_t plen = sizeof(TP_SOCK_PEER_PREFIX) - 1;
 
     if (fd < 0)
         return false;
-    memset(&sa, 0, sizeof(sa));
-    if (syscall(SYS_getpeername, fd, (struct sockaddr *)&sa, &len) < 0)
+    *len = sizeof(*sa);
+    memset(sa, 0, sizeof(*sa));
+    if (syscall(SYS_getsockname, fd, (struct sockaddr *)sa, len) < 0)
         return false;
-    return sa.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) + plen
-        && sa.sun_path[0] == '\0' && memcmp(sa.sun_path + 1, TP_SOCK_PEER_PREFIX, plen) == 0;
+    return sa->sun_family == AF_UNIX && *len > offsetof(struct sockaddr_un, sun_path) + 1 + plen
+        && *len <= sizeof(*sa) && sa->sun_path[0] == '\0'
+        && memcmp(sa->sun_path + 1, TP_SOCK_PEER_PREFIX, plen) == 0;
 }
 
+bool
+tp_sc_is_ours(int fd)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+
+    return own_name(fd, &sa, &len);
+}
+
+/* A read on our unconnected (fresh or listening) Unix socket says EINVAL,
+ * a write ENOTCONN; the kernel's TCP says ENOTCONN, and EPIPE with
+ * SIGPIPE.  The program then sees the kernel's. */
+int
+tp_sc_read_errno(int fd, int err)
+{
+    return err == EINVAL && tp_sc_is_ours(fd) ? ENOTCONN : err;
+}
+
+int
+tp_sc_write_errno(int fd, int err, int flags)
+{
+    if (err != ENOTCONN || !tp_sc_is_ours(fd))
+        return err;
+    if (!(flags & MSG_NOSIGNAL))
+        raise(SIGPIPE);
+    return EPIPE;
+}
+
+/*
+ * Copies to and from the program's memory that fail with EFAULT where the
+ * kernel's would, instead of crashing: process_vm_readv/writev on our own
+ * process report a bad address.  Where they are not allowed (a seccomp
+ * filter), a plain copy.
+ */
+static int
+copy_vm(void *dst, const void *src, size_t n, bool out)
+{
+    struct iovec l = { out ? (void *)(uintptr_t)src : dst, n };
+    struct iovec r = { out ? dst : (void *)(uintptr_t)src, n };
+    int saved = errno;
+    long got;
+
+    if (n == 0)
+        return 0;
+    if ((out ? dst : src) == NULL)
+        return -EFAULT;
+    got = syscall(out ? SYS_process_vm_writev : SYS_process_vm_readv, (long)getpid(), &l, 1L,
+        &r, 1L, 0L);
+    if (got == (long)n)
+        return 0;
+    if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+        errno = saved;
+        memcpy(dst, src, n);
+        return 0;
+    }
+    errno = saved;
+    return -EFAULT;
+}
+
+static int
+copy_out(void *dst, const void *src, size_t n)
+{
+    return copy_vm(dst, src, n, true);
+}
+
+static int
+copy_in(void *dst, const void *src, size_t n)
+{
+    return copy_vm(dst, src, n, false);
+}
+
+int
+tp_sc_copy_in(void *dst, const void *src, size_t n)
+{
+    return copy_in(dst, src, n);
+}
+
+/* An IPv4 address from the program, checked as Linux's inet_bind and
+ * tcp_v4_connect check it. */
 static int
 get_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
 {
     struct sockaddr_in sin;
+    int err;
 
-    if (sa == NULL)
-        return -EFAULT;
+    if ((int)len < 0 || len > (socklen_t)sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    if (len > 0 && (err = copy_in(&sin, sa, len < sizeof(sin) ? len : sizeof(sin))) != 0)
+        return err;
     if (len < (socklen_t)sizeof(sin))
         return -EINVAL;
-    memcpy(&sin, sa, sizeof(sin));
     if (sin.sin_family != AF_INET)
         return -EAFNOSUPPORT;
     *addr = ntohl(sin.sin_addr.s_addr);
@@ -230,21 +315,28 @@ get_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
     return 0;
 }
 
-static void
+/* An IPv4 address to the program, as Linux's move_addr_to_user: the
+ * length is read (EFAULT), must not be negative (EINVAL), and the address
+ * is truncated to it. */
+static int
 put_in(uint32_t addr, uint16_t port, struct sockaddr *sa, socklen_t *len)
 {
     struct sockaddr_in sin;
-    socklen_t n;
+    socklen_t n, full = sizeof(sin);
+    int err;
 
-    if (sa == NULL || len == NULL)
-        return;
+    if ((err = copy_in(&n, len, sizeof(n))) != 0)
+        return err;
+    if ((int)n < 0)
+        return -EINVAL;
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(addr);
     sin.sin_port = htons(port);
-    n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
-    memcpy(sa, &sin, n);
-    *len = sizeof(sin);
+    n = n < full ? n : full;
+    if ((err = copy_out(sa, &sin, n)) != 0)
+        return err;
+    return copy_out(len, &full, sizeof(full));
 }
 
 int
@@ -285,6 +377,31 @@ fill(int fd)
     }
 }
 
+/* Connect our socket fd to its engine's bridge (named after fd's own
+ * name, proto.h).  A socket already connected, or listening, is left as it
+ * is: the engine says what connect() on it means. */
+static int
+to_bridge(int fd)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    char *colon;
+    int err;
+
+    if (!own_name(fd, &sa, &len))
+        return -EBADF;
+    sa.sun_path[len - offsetof(struct sockaddr_un, sun_path)] = '\0';
+    if ((colon = strrchr(sa.sun_path + 1, ':')) == NULL
+        || (size_t)(colon - sa.sun_path) + sizeof(TP_SOCK_BRIDGE) >= sizeof(sa.sun_path))
+        return -EPROTO;
+    memcpy(colon + 1, TP_SOCK_BRIDGE, sizeof(TP_SOCK_BRIDGE) - 1);
+    len = (socklen_t)(colon + 1 + sizeof(TP_SOCK_BRIDGE) - 1 - (char *)&sa);
+    do {
+        err = raw_connect(fd, (struct sockaddr *)&sa, len);
+    } while (err == -EINTR);
+    return err == -EISCONN || err == -EINVAL ? 0 : err;
+}
+
 int
 tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -307,12 +424,18 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
         req.arg[0] = TP_SOCK_CONNECT_PROBE;
         if ((err = call(path, fd, &req, &rep)) != 0)
             return err;
+        if (rep.val == TP_SOCK_CONNECT_DONE)
+            return 0;
+        if ((err = to_bridge(fd)) != 0)
+            return err;
         req.arg[0] = TP_SOCK_CONNECT_NONBLOCK;
         req.arg[1] = fill(fd);
         return call(path, fd, &req, &rep);
     }
     /* A blocking connect waits at most SO_SNDTIMEO, as the kernel's does,
      * then says EINPROGRESS; the connection goes on. */
+    if ((err = to_bridge(fd)) != 0)
+        return err;
     req.magic = TP_SOCK_MAGIC;
     req.version = TP_SOCK_VERSION;
     if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &tvlen) < 0
@@ -325,53 +448,41 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
     return -rep.err;
 }
 
-static bool
-is_listening(const char *path, int fd)
-{
-    struct tp_sock_req req = { .op = TP_SOCK_OP_GETSOCKOPT, .arg = { SOL_SOCKET, SO_ACCEPTCONN } };
-    struct tp_sock_rep rep;
-
-    return call(path, fd, &req, &rep) == 0 && rep.val != 0;
-}
-
+/*
+ * accept: the program's listener is a Unix listener (proto.h), so the
+ * kernel's accept4 does the waiting, O_NONBLOCK and the flags; the TCP
+ * peer is in the name of the accepted socket's peer.  As with Linux, the
+ * connection is taken before the address is written, and lost if that
+ * fails (EFAULT, EINVAL).
+ */
 int
 tp_sc_accept(const char *path, int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-    struct tp_sock_accept msg;
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { &msg, sizeof(msg) };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-        .msg_controllen = sizeof(cbuf) };
-    int nfd = -1, rflags;
-    ssize_t n;
+    struct sockaddr_un un;
+    socklen_t ulen = sizeof(un);
+    unsigned addr = 0, port = 0;
+    char *p;
+    int nfd, err;
 
+    (void)path;
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
         return -EINVAL;
-    if (sa != NULL && len == NULL)
-        return -EFAULT;
-    rflags = MSG_WAITALL | ((flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
-    n = recvmsg(fd, &mh, rflags | MSG_DONTWAIT);
-    if (n < 0 && errno == EAGAIN && (fcntl(fd, F_GETFL) & O_NONBLOCK) == 0) {
-        if (!is_listening(path, fd))
-            return -EINVAL;
-        n = recvmsg(fd, &mh, rflags);
-    }
-    if (n < 0)
+    memset(&un, 0, sizeof(un));
+    if ((nfd = (int)syscall(SYS_accept4, fd, (struct sockaddr *)&un, &ulen, flags)) < 0)
         return -errno;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS
-            && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-            memcpy(&nfd, CMSG_DATA(cm), sizeof(int));
+    if (ulen > offsetof(struct sockaddr_un, sun_path) && ulen < sizeof(un)) {
+        un.sun_path[ulen - offsetof(struct sockaddr_un, sun_path)] = '\0';
+        if ((p = strrchr(un.sun_path + 1, ':')) != NULL) {
+            port = (unsigned)strtoul(p + 1, NULL, 16);
+            *p = '\0';
+            if ((p = strrchr(un.sun_path + 1, ':')) != NULL)
+                addr = (unsigned)strtoul(p + 1, NULL, 16);
+        }
     }
-    if (n != (ssize_t)sizeof(msg) || msg.magic != TP_SOCK_MAGIC || nfd < 0) {
-        if (nfd >= 0)
-            raw_close(nfd);
-        /* 0: the listener was shut down or is not listening. */
-        return n == 0 ? -EINVAL : -EPROTO;
+    if (sa != NULL && (err = put_in(addr, (uint16_t)port, sa, len)) != 0) {
+        raw_close(nfd);
+        return err;
     }
-    if (flags & SOCK_NONBLOCK)
-        fcntl(nfd, F_SETFL, O_RDWR | O_NONBLOCK);
-    put_in(msg.peer_addr, msg.peer_port, sa, len);
     return nfd;
 }
 
@@ -399,12 +510,9 @@ tp_sc_getname(const char *path, int fd, bool peer, struct sockaddr *sa, socklen_
     struct tp_sock_rep rep;
     int err;
 
-    if (sa == NULL || len == NULL)
-        return -EFAULT;
     if ((err = call(path, fd, &req, &rep)) != 0)
         return err;
-    put_in(rep.addr, rep.port, sa, len);
-    return 0;
+    return put_in(rep.addr, rep.port, sa, len);
 }
 
 /* Linux's TCP_INFO state numbers (include/net/tcp_states.h). */
@@ -421,8 +529,27 @@ linux_state(uint8_t s)
     return s < TAPIR_TCP_NSTATES ? map[s] : 7;
 }
 
+/* An option's value to the program: the first n bytes of it (n: what the
+ * program's length allows), then the length, as Linux copies them. */
 static int
-get_info(const char *path, int fd, void *val, socklen_t *len)
+put_opt(const void *v, size_t size, void *val, socklen_t *len, socklen_t n)
+{
+    int err;
+
+    n = n < (socklen_t)size ? n : (socklen_t)size;
+    if ((err = copy_out(val, v, n)) != 0)
+        return err;
+    return copy_out(len, &n, sizeof(n));
+}
+
+static int
+put_int(int v, void *val, socklen_t *len, socklen_t n)
+{
+    return put_opt(&v, sizeof(v), val, len, n);
+}
+
+static int
+get_info(const char *path, int fd, void *val, socklen_t *len, socklen_t n)
 {
     struct tp_sock_req req = { .op = TP_SOCK_OP_INFO };
     struct tp_sock_rep rep;
@@ -452,9 +579,7 @@ get_info(const char *path, int fd, void *val, socklen_t *len)
     ti.tcpi_snd_cwnd = (i->cwnd + mss - 1) / mss;
     ti.tcpi_advmss = i->rcv_mss;
     ti.tcpi_total_retrans = (uint32_t)i->total_retrans;
-    *len = *len < (socklen_t)sizeof(ti) ? *len : (socklen_t)sizeof(ti);
-    memcpy(val, &ti, *len);
-    return 0;
+    return put_opt(&ti, sizeof(ti), val, len, n);
 }
 
 /* Options tapir accepts and ignores (they tune what it does not have). */
@@ -471,7 +596,7 @@ ignored_opt(int level, int name)
     return false;
 }
 
-/* Options that belong to the program's end of the pair, and work there. */
+/* Options that belong to the program's Unix socket, and work there. */
 static bool
 local_opt(int level, int name)
 {
@@ -480,18 +605,49 @@ local_opt(int level, int name)
         || name == SO_SNDLOWAT);
 }
 
-static int
-put_int(int v, void *val, socklen_t *len)
+/* Levels tapir answers; Linux says EOPNOTSUPP for others on a TCP socket. */
+static bool
+known_level(int level)
 {
-    if (*len < (socklen_t)sizeof(int)) {
-        if (*len == 0)
-            return -EINVAL;
-        *(unsigned char *)val = (unsigned char)v;
-        *len = 1;
-        return 0;
+    return level == SOL_SOCKET || level == IPPROTO_TCP || level == IPPROTO_IP;
+}
+
+int
+tp_sc_carry_options(const char *path, int from, int to, tp_sc_setopt_fn *set)
+{
+    static const int opts[][2] = {
+#define X(l, n) { l, n },
+        TP_SOCK_CARRIED(X)
+#undef X
+    };
+    static const int local[] = { SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD, SO_RCVLOWAT };
+    struct tp_sock_req req = { .op = TP_SOCK_OP_GETSOCKOPT, .arg = { TP_SOCK_LEVEL_SET } };
+    struct tp_sock_rep rep;
+    int err;
+
+    /* The options of the program's Unix socket, where they are not defaults. */
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        struct timeval tv = { 0, 0 };
+        socklen_t len = sizeof(tv);
+
+        if (syscall(SYS_getsockopt, from, SOL_SOCKET, local[i], &tv, &len) == 0
+            && (local[i] == SO_RCVLOWAT ? tv.tv_sec > 1 : tv.tv_sec != 0 || tv.tv_usec != 0))
+            set(to, SOL_SOCKET, local[i], &tv, len);
     }
-    memcpy(val, &v, sizeof(v));
-    *len = sizeof(v);
+    if ((err = call(path, from, &req, &rep)) != 0)
+        return err;
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        union {
+            int v;
+            struct linger l;
+        } u;
+        socklen_t len = sizeof(u);
+
+        if (!((uint32_t)rep.val & (1u << i)))
+            continue;
+        if (tp_sc_getsockopt(path, from, opts[i][0], opts[i][1], &u, &len) == 0)
+            set(to, opts[i][0], opts[i][1], &u, len);
+    }
     return 0;
 }
 
@@ -500,19 +656,24 @@ tp_sc_getsockopt(const char *path, int fd, int level, int name, void *val, sockl
 {
     struct tp_sock_req req = { .op = TP_SOCK_OP_GETSOCKOPT, .arg = { level, name } };
     struct tp_sock_rep rep;
+    socklen_t n;
     int err;
 
-    if (val == NULL || len == NULL)
-        return -EFAULT;
-    if (level == IPPROTO_TCP && name == TCP_INFO)
-        return get_info(path, fd, val, len);
     if (local_opt(level, name))
         return syscall(SYS_getsockopt, fd, level, name, val, len) < 0 ? -errno : 0;
+    if (!known_level(level))
+        return -EOPNOTSUPP;
+    if ((err = copy_in(&n, len, sizeof(n))) != 0)
+        return err;
+    if ((int)n < 0)
+        return -EINVAL;
+    if (level == IPPROTO_TCP && name == TCP_INFO)
+        return get_info(path, fd, val, len, n);
     if (level == SOL_SOCKET) {
         switch (name) {
-        case SO_TYPE: return put_int(SOCK_STREAM, val, len);
-        case SO_DOMAIN: return put_int(AF_INET, val, len);
-        case SO_PROTOCOL: return put_int(IPPROTO_TCP, val, len);
+        case SO_TYPE: return put_int(SOCK_STREAM, val, len, n);
+        case SO_DOMAIN: return put_int(AF_INET, val, len, n);
+        case SO_PROTOCOL: return put_int(IPPROTO_TCP, val, len, n);
         case SO_LINGER: {
             struct linger l = { 0, 0 };
 
@@ -520,18 +681,16 @@ tp_sc_getsockopt(const char *path, int fd, int level, int name, void *val, sockl
             if ((err = call(path, fd, &req, &rep)) != 0)
                 return err;
             l.l_onoff = rep.val != 0;
-            *len = *len < (socklen_t)sizeof(l) ? *len : (socklen_t)sizeof(l);
-            memcpy(val, &l, *len);
-            return 0;
+            return put_opt(&l, sizeof(l), val, len, n);
         }
         default: break;
         }
     }
     if (ignored_opt(level, name))
-        return put_int(0, val, len);
+        return put_int(0, val, len, n);
     if ((err = call(path, fd, &req, &rep)) != 0)
         return err;
-    return put_int(rep.val, val, len);
+    return put_int(rep.val, val, len, n);
 }
 
 int
@@ -540,27 +699,35 @@ tp_sc_setsockopt(const char *path, int fd, int level, int name, const void *val,
 {
     struct tp_sock_req req = { .op = TP_SOCK_OP_SETSOCKOPT, .arg = { level, name } };
     struct tp_sock_rep rep;
-    int v = 0;
+    int v = 0, err;
 
-    if (val == NULL && len > 0)
-        return -EFAULT;
     if (local_opt(level, name))
         return syscall(SYS_setsockopt, fd, level, name, val, len) < 0 ? -errno : 0;
+    if ((int)len < 0)
+        return -EINVAL;
+    if (!known_level(level))
+        return -EOPNOTSUPP;
     if (level == SOL_SOCKET && name == SO_LINGER) {
         struct linger l;
 
         if (len < (socklen_t)sizeof(l))
             return -EINVAL;
-        memcpy(&l, val, sizeof(l));
+        if ((err = copy_in(&l, val, sizeof(l))) != 0)
+            return err;
         v = l.l_onoff != 0 && l.l_linger == 0;  /* only "reset on close" is tapir's */
     } else {
-        if (len < (socklen_t)sizeof(int)) {
-            if (len == 0)
-                return -EINVAL;
-            v = *(const unsigned char *)val;
-        } else {
-            memcpy(&v, val, sizeof(v));
-        }
+        /* Linux wants an int at SOL_SOCKET and IPPROTO_TCP; some IP options
+         * take a byte. */
+        if (len < (socklen_t)sizeof(int) && (level != IPPROTO_IP || len == 0))
+            return -EINVAL;
+        if ((err = copy_in(&v, val, len < sizeof(int) ? 1 : sizeof(int))) != 0)
+            return err;
+        if (len < sizeof(int))
+            v &= 0xff;
+        /* Several listeners on one port is a thing tapir does not do:
+         * refused here rather than failing later at bind. */
+        if (level == SOL_SOCKET && name == SO_REUSEPORT && v != 0)
+            return -ENOPROTOOPT;
         if (ignored_opt(level, name))
             return 0;
     }

@@ -24,8 +24,19 @@
  * when no engine answers at path. */
 int tp_sc_socket(const char *path, int flags);
 
-/* True if fd is the program's end of a tapir socket (one getpeername). */
+/* True if fd is a tapir socket (one getsockname). */
 bool tp_sc_is_ours(int fd);
+
+/* The errno a data call should report, given the one it got (err), for a
+ * tapir socket that is not connected: a read's EINVAL becomes ENOTCONN; a
+ * write's ENOTCONN becomes EPIPE, with SIGPIPE unless flags has
+ * MSG_NOSIGNAL (the kernel's TCP).  err unchanged for other fds. */
+int tp_sc_read_errno(int fd, int err);
+
+/* Copy n bytes from the program's src: 0, or -EFAULT for a bad address
+ * (never a crash). */
+int tp_sc_copy_in(void *dst, const void *src, size_t n);
+int tp_sc_write_errno(int fd, int err, int flags);
 
 int tp_sc_bind(const char *path, int fd, const struct sockaddr *sa, socklen_t len);
 int tp_sc_listen(const char *path, int fd, int backlog);
@@ -35,9 +46,9 @@ int tp_sc_listen(const char *path, int fd, int backlog);
 int tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len);
 
 /* Take one connection from listener fd (blocking as its O_NONBLOCK says);
- * flags: SOCK_NONBLOCK, SOCK_CLOEXEC.  Returns the new fd.  A blocking
- * accept on a socket that is not listening gets -EINVAL (asked of the
- * engine only when no connection is waiting). */
+ * flags: SOCK_NONBLOCK, SOCK_CLOEXEC.  Returns the new fd; -EINVAL on a
+ * socket that is not listening.  Bad pointers: -EFAULT (the connection is
+ * lost, as with Linux). */
 int tp_sc_accept(const char *path, int fd, struct sockaddr *sa, socklen_t *len, int flags);
 
 int tp_sc_shutdown(const char *path, int fd, int how);
@@ -45,6 +56,12 @@ int tp_sc_getname(const char *path, int fd, bool peer, struct sockaddr *sa, sock
 int tp_sc_getsockopt(const char *path, int fd, int level, int name, void *val, socklen_t *len);
 int tp_sc_setsockopt(const char *path, int fd, int level, int name, const void *val,
     socklen_t len);
+
+/* Copy the options the program set on tapir socket from (those the engine
+ * remembers, TP_SOCK_CARRIED, and the timeouts of the Unix socket) to the
+ * kernel socket to, with set (the kernel's setsockopt). */
+typedef int tp_sc_setopt_fn(int, int, int, const void *, socklen_t);
+int tp_sc_carry_options(const char *path, int from, int to, tp_sc_setopt_fn *set);
 
 /* One raw exchange (tests of the engine's validation use it): sends req
  * with fd (if >= 0), fills *rep and *rfd (-1 if none).  0 or -errno of

@@ -1,6 +1,24 @@
 /*
  * src/api/engine.c -- the bridge engine (see engine.h): tapir sockets as
- * Unix socketpairs, served on the runtime's loop.
+ * Unix stream sockets, served on the runtime's loop.
+ *
+ * A socket's life, as the program's Unix socket shows it (names: proto.h):
+ *   SOCKET: an unconnected Unix socket bound to "f<ino>": reads fail, writes
+ *     fail, poll says OUT|HUP, as for the kernel's fresh TCP socket.
+ *   CONNECT: the client connects that same socket to our bridge listener;
+ *     we accept it and take the accepted end as ours (efd).  The program's
+ *     file does not change, so epoll registrations, dups and children that
+ *     share it all follow.
+ *   LISTEN: we make the program's socket a Unix listener; each connection
+ *     tapir accepts we connect to it, from a socket of ours named after the
+ *     peer ("a<seq>:<addr>:<port>"), and the program accepts it with the
+ *     kernel's accept (blocking, O_NONBLOCK, accept4 flags, several
+ *     processes, epoll all native).  Closing the listener resets the
+ *     connections still queued on it (our ends see ECONNRESET).
+ * A socket with no end of ours (fresh, listening) gives no sign when the
+ * program closes it; its name does: once free, the socket is gone.  Such
+ * sockets are swept (sweep()) every second while any exist, before a bind
+ * that would fail with EADDRINUSE, and when the owner asks.
  *
  * Data path of one connection (all non-blocking, level-triggered epoll):
  *   program -> tapir: EPOLLIN on our end -> read -> tapir_tcp_send; when the
@@ -19,6 +37,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +47,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -40,6 +61,9 @@
 #define ENG_MAX_CTL 4096            /* control connections at once */
 #define ENG_PUMP_BUDGET (1u << 20)  /* bytes per direction per callback */
 #define ENG_LISTEN_BACKLOG 128
+#define ENG_SWEEP_MS 1000           /* sockets with no end of ours: checked this often */
+#define ENG_RETRY_MS 10             /* a program's full accept queue: retried this often */
+#define KEY_ACCEPTED (1ull << 63)   /* keys of accepted sockets (by sequence number) */
 
 enum bs_state {
     BS_FRESH,                       /* socket(), maybe bound */
@@ -53,8 +77,8 @@ struct eng_ctl;
 struct bsock {
     struct tp_engine *eng;
     struct tp_watch w;              /* on efd */
-    int efd;                        /* our end of the pair */
-    ino_t ino;                      /* the program's end */
+    int efd;                        /* our end of the connection; -1 while none */
+    uint64_t key;                   /* the program's socket: its inode, or KEY_ACCEPTED|seq */
     int h;                          /* tapir handle */
     enum bs_state state;
     uint32_t filler;                /* bytes to discard once connected */
@@ -68,10 +92,13 @@ struct bsock {
     bool prog_reset;                /* it closed with unread data: reset */
     uint8_t *pend;                  /* read from the program, not yet taken */
     size_t pend_off, pend_len;
-    int acc_fd;                     /* listener: a connection waiting to be sent */
-    struct tp_sock_accept acc_msg;
+    uint32_t opts_set;              /* TP_SOCK_CARRIED options the program set */
+    bool nb_connect;                /* a non-blocking connect was made */
+    bool connect_unreported;        /* ... has completed: the next connect() says 0 */
+    int acc_h;                      /* listener: a connection the program's queue refused */
+    struct tapir_sockaddr acc_peer;
     bool dead;                      /* released; freed at the next after-hook */
-    struct bsock *next_ino, *next_h, *next_dead;
+    struct bsock *next_key, *next_h, *next_dead;
 };
 
 struct eng_ctl {
@@ -83,7 +110,7 @@ struct eng_ctl {
 };
 
 struct zombie {
-    ino_t ino;
+    uint64_t key;
     int err;
     struct tapir_sockaddr local, peer;
 };
@@ -92,12 +119,17 @@ struct tp_engine {
     struct tp_rt *rt;
     struct tapir_stack *st;
     struct tp_watch lw;             /* the control listener */
+    struct tp_watch bw;             /* the bridge listener: connect() comes here */
+    struct tp_watch tw;             /* timerfd: sweeps and listener retries */
+    int probe_fd;                   /* an unbound Unix socket: is a name free? */
+    char prefix[64];                /* TP_SOCK_PEER_PREFIX "<pid>:<engine>:" */
+    uint64_t accept_seq;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     bool path_is_file;
     uid_t allow_uid;
     size_t nsocks, nctl;
     uint64_t name_seq;
-    struct bsock *by_ino[ENG_BUCKETS];
+    struct bsock *by_key[ENG_BUCKETS];
     struct bsock *by_h[ENG_BUCKETS];
     struct bsock *graveyard;        /* released, watch closed, not yet freed */
     struct eng_ctl *ctls;
@@ -133,10 +165,10 @@ hash_u64(uint64_t v)
 static void
 table_add(struct tp_engine *eng, struct bsock *bs)
 {
-    size_t i = hash_u64((uint64_t)bs->ino), j = hash_u64((uint64_t)(unsigned)bs->h);
+    size_t i = hash_u64(bs->key), j = hash_u64((uint64_t)(unsigned)bs->h);
 
-    bs->next_ino = eng->by_ino[i];
-    eng->by_ino[i] = bs;
+    bs->next_key = eng->by_key[i];
+    eng->by_key[i] = bs;
     bs->next_h = eng->by_h[j];
     eng->by_h[j] = bs;
 }
@@ -146,9 +178,9 @@ table_del(struct tp_engine *eng, struct bsock *bs)
 {
     struct bsock **p;
 
-    for (p = &eng->by_ino[hash_u64((uint64_t)bs->ino)]; *p != NULL; p = &(*p)->next_ino) {
+    for (p = &eng->by_key[hash_u64(bs->key)]; *p != NULL; p = &(*p)->next_key) {
         if (*p == bs) {
-            *p = bs->next_ino;
+            *p = bs->next_key;
             break;
         }
     }
@@ -161,10 +193,10 @@ table_del(struct tp_engine *eng, struct bsock *bs)
 }
 
 static struct bsock *
-find_ino(struct tp_engine *eng, ino_t ino)
+find_key(struct tp_engine *eng, uint64_t key)
 {
-    for (struct bsock *bs = eng->by_ino[hash_u64((uint64_t)ino)]; bs != NULL; bs = bs->next_ino) {
-        if (bs->ino == ino)
+    for (struct bsock *bs = eng->by_key[hash_u64(key)]; bs != NULL; bs = bs->next_key) {
+        if (bs->key == key)
             return bs;
     }
     return NULL;
@@ -182,10 +214,10 @@ find_h(struct tp_engine *eng, int h)
 }
 
 static struct zombie *
-find_zombie(struct tp_engine *eng, ino_t ino)
+find_zombie(struct tp_engine *eng, uint64_t key)
 {
     for (size_t i = 0; i < ENG_ZOMBIES; i++) {
-        if (eng->zombies[i].ino == ino && ino != 0)
+        if (eng->zombies[i].key == key && key != 0)
             return &eng->zombies[i];
     }
     return NULL;
@@ -212,9 +244,8 @@ bury(struct tp_engine *eng)
         struct bsock *bs = eng->graveyard;
 
         eng->graveyard = bs->next_dead;
-        close(bs->efd);
-        if (bs->acc_fd >= 0)
-            close(bs->acc_fd);
+        if (bs->efd >= 0)
+            close(bs->efd);
         free(bs->pend);
         free(bs);
     }
@@ -223,71 +254,96 @@ bury(struct tp_engine *eng)
 static void
 bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events);
 
-/* Name our end so that the program's end is recognisable (proto.h). */
-static int
-name_end(struct tp_engine *eng, int fd)
-{
-    struct sockaddr_un sa;
-    int n;
+/* One of our abstract names: prefix + tail (proto.h).  Returns its length. */
+static socklen_t
+eng_name(const struct tp_engine *eng, struct sockaddr_un *sa, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s%d:%p:%llu",
-        TP_SOCK_PEER_PREFIX, (int)getpid(), (void *)eng,
-        (unsigned long long)++eng->name_seq);
-    if (bind(fd, (struct sockaddr *)&sa,
-            (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == -1)
-        return -errno;
+static socklen_t
+eng_name(const struct tp_engine *eng, struct sockaddr_un *sa, const char *fmt, ...)
+{
+    va_list ap;
+    int n, m;
+
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "%s", eng->prefix);
+    va_start(ap, fmt);
+    m = vsnprintf(sa->sun_path + 1 + n, sizeof(sa->sun_path) - 1 - (size_t)n, fmt, ap);
+    va_end(ap);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n + (size_t)m);
+}
+
+/* The tail of one of our names after the prefix, NUL-terminated in buf;
+ * false if sa is not ours. */
+static bool
+our_tail(const struct tp_engine *eng, const struct sockaddr_un *sa, socklen_t len, char *buf,
+    size_t cap)
+{
+    size_t plen = strlen(eng->prefix), off = offsetof(struct sockaddr_un, sun_path) + 1, n;
+
+    if (len <= off + plen || sa->sun_family != AF_UNIX || sa->sun_path[0] != '\0'
+        || memcmp(sa->sun_path + 1, eng->prefix, plen) != 0)
+        return false;
+    n = len - off - plen;
+    if (n >= cap)
+        return false;
+    memcpy(buf, sa->sun_path + 1 + plen, n);
+    buf[n] = '\0';
+    return true;
+}
+
+static void
+bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events);
+
+/* efd becomes our end of bs (non-blocking, close-on-exec; ours to close). */
+static int
+bs_attach(struct bsock *bs, int efd)
+{
+    int err;
+
+    bs->efd = efd;
+    bs->w = (struct tp_watch){ .fd = efd, .events = 0, .fn = bs_on_event,
+        .on_close = bs_on_close, .ctx = bs };
+    if ((err = tp_rt_watch_add(bs->eng->rt, &bs->w)) != 0) {
+        bs->efd = -1;
+        return err;
+    }
     return 0;
 }
 
 /*
- * A new bsock for tapir handle h, in state; *prog_fd is the program's end
- * (blocking, close-on-exec), ours to hand over and close.
+ * A new bsock for tapir handle h, in state, known by key; efd is our end
+ * (-1: none yet), closed on failure.
  */
 static int
-bs_new(struct tp_engine *eng, int h, enum bs_state state, struct bsock **out, int *prog_fd)
+bs_new(struct tp_engine *eng, int h, enum bs_state state, uint64_t key, int efd,
+    struct bsock **out)
 {
     struct bsock *bs;
-    struct stat sb;
-    int sv[2], err;
+    int err;
 
-    if ((bs = calloc(1, sizeof(*bs))) == NULL)
+    if ((bs = calloc(1, sizeof(*bs))) == NULL) {
+        if (efd >= 0)
+            close(efd);
         return -ENOMEM;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1) {
-        err = -errno;
+    }
+    bs->eng = eng;
+    bs->efd = -1;
+    bs->key = key;
+    bs->h = h;
+    bs->state = state;
+    bs->acc_h = -1;
+    if (efd >= 0 && (err = bs_attach(bs, efd)) != 0) {
+        close(efd);
         free(bs);
         return err;
     }
-    if ((err = name_end(eng, sv[0])) != 0 || fstat(sv[1], &sb) == -1
-        || fcntl(sv[1], F_SETFL, O_RDWR) == -1) {
-        err = err != 0 ? err : -errno;
-        goto fail;
-    }
-    bs->eng = eng;
-    bs->efd = sv[0];
-    bs->ino = sb.st_ino;
-    bs->h = h;
-    bs->state = state;
-    bs->acc_fd = -1;
-    bs->w.fd = sv[0];
-    bs->w.events = 0;
-    bs->w.fn = bs_on_event;
-    bs->w.on_close = bs_on_close;
-    bs->w.ctx = bs;
-    if ((err = tp_rt_watch_add(eng->rt, &bs->w)) != 0)
-        goto fail;
     table_add(eng, bs);
     eng->nsocks++;
     eng->stats[TP_ENGINE_STAT_SOCKETS]++;
     *out = bs;
-    *prog_fd = sv[1];
     return 0;
-fail:
-    close(sv[0]);
-    close(sv[1]);
-    free(bs);
-    return err;
 }
 
 /* The epoll events our end needs now. */
@@ -301,8 +357,6 @@ bs_events(const struct bsock *bs)
             ev |= EPOLLIN;
         if (bs->unix_full)
             ev |= EPOLLOUT;
-    } else if (bs->state == BS_LISTENING && bs->acc_fd >= 0) {
-        ev |= EPOLLOUT;
     }
     /* EPOLLHUP is reported whatever we ask; once seen, edge-triggering
      * keeps it from repeating while we wait for tapir. */
@@ -327,7 +381,7 @@ remember(struct tp_engine *eng, struct bsock *bs, int err)
 
     eng->zombie_next = (eng->zombie_next + 1) % ENG_ZOMBIES;
     memset(z, 0, sizeof(*z));
-    z->ino = bs->ino;
+    z->key = bs->key;
     z->err = err;
     tapir_tcp_getsockname(eng->st, bs->h, &z->local);
     tapir_tcp_getpeername(eng->st, bs->h, &z->peer);
@@ -341,6 +395,7 @@ static void
 bs_release(struct bsock *bs, int err)
 {
     struct tp_engine *eng = bs->eng;
+    bool told = false;
 
     if (bs->waiter != NULL) {
         struct tp_sock_rep rep = { .err = err != 0 ? err : ECONNABORTED };
@@ -349,20 +404,28 @@ bs_release(struct bsock *bs, int err)
         ctl_reply(bs->waiter, &rep, -1);
         bs->waiter->waiting = NULL;
         bs->waiter = NULL;
+        told = true;                /* connect() returned the error: SO_ERROR is 0 */
     }
     if (bs->dead)
         return;
     bs->dead = true;
-    remember(eng, bs, err);
+    remember(eng, bs, told ? 0 : err);
     if (err != 0)
         eng->stats[TP_ENGINE_STAT_RESETS]++;
+    if (bs->acc_h >= 0)
+        tapir_tcp_abort(eng->st, bs->acc_h);
     if (bs->prog_reset)
         tapir_tcp_abort(eng->st, bs->h);
     else
         tapir_tcp_close(eng->st, bs->h);
     table_del(eng, bs);
     eng->nsocks--;
-    tp_rt_watch_close(eng->rt, &bs->w);
+    if (bs->w.is_active) {
+        tp_rt_watch_close(eng->rt, &bs->w);
+    } else {
+        bs->next_dead = eng->graveyard;
+        eng->graveyard = bs;
+    }
 }
 
 /* A tapir error ended the connection. */
@@ -522,60 +585,71 @@ bs_pump_rx(struct bsock *bs)
 
 /* ---- listeners -------------------------------------------------------------- */
 
-/* Send the waiting accepted connection on the listener's end. */
-static bool
-send_accept(struct bsock *ls)
-{
-    char cbuf[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { &ls->acc_msg, sizeof(ls->acc_msg) };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-        .msg_controllen = sizeof(cbuf) };
-    struct cmsghdr *cm;
+static void arm_timer(struct tp_engine *eng);
 
-    memset(cbuf, 0, sizeof(cbuf));
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &ls->acc_fd, sizeof(int));
-    if (sendmsg(ls->efd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(ls->acc_msg)) {
-        if (errno == EAGAIN)
-            return false;
-        /* The program's end is gone: HUP follows and closes the listener. */
-    } else {
-        ls->eng->stats[TP_ENGINE_STAT_ACCEPTS]++;
+/*
+ * Hand ls's waiting connection to the program: connect a socket of ours,
+ * named after the peer, to the program's listening socket.  0 when it
+ * is queued there; EAGAIN when the program's queue is full; another errno
+ * when the program's socket is gone.
+ */
+static int
+deliver(struct bsock *ls)
+{
+    struct tp_engine *eng = ls->eng;
+    struct sockaddr_un me, to;
+    socklen_t mlen, tlen;
+    struct bsock *c;
+    int fd, err;
+
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+        return EAGAIN;
+    mlen = eng_name(eng, &me, "a%llx:%x:%x", (unsigned long long)++eng->accept_seq,
+        (unsigned)ls->acc_peer.addr, (unsigned)ls->acc_peer.port);
+    tlen = eng_name(eng, &to, "f%llx", (unsigned long long)ls->key);
+    if (bind(fd, (struct sockaddr *)&me, mlen) == -1
+        || connect(fd, (struct sockaddr *)&to, tlen) == -1) {
+        err = errno;
+        close(fd);
+        return err == EAGAIN || err == ENOMEM || err == ENOBUFS ? EAGAIN : err;
     }
-    close(ls->acc_fd);
-    ls->acc_fd = -1;
-    return true;
+    if ((err = bs_new(eng, ls->acc_h, BS_CONNECTED, KEY_ACCEPTED | eng->accept_seq, fd, &c)) != 0) {
+        tp_warn("accept: %s; resetting", strerror(-err));
+        tapir_tcp_abort(eng->st, ls->acc_h);
+    } else {
+        eng->stats[TP_ENGINE_STAT_ACCEPTS]++;
+        bs_update(c);
+        bs_pump_rx(c);
+    }
+    ls->acc_h = -1;
+    return 0;
 }
 
+/* Move the connections tapir accepted on ls into the program's queue. */
 static void
 ls_accept(struct bsock *ls)
 {
     struct tp_engine *eng = ls->eng;
 
-    while (ls->acc_fd < 0 || send_accept(ls)) {
-        struct tapir_sockaddr peer, local;
-        struct bsock *c;
-        int h = tapir_tcp_accept(eng->st, ls->h, &peer), pfd, err;
+    for (;;) {
+        int err;
 
-        if (h < 0)
-            break;
-        if ((err = bs_new(eng, h, BS_CONNECTED, &c, &pfd)) != 0) {
-            tp_warn("accept: no socketpair: %s; resetting", strerror(-err));
-            tapir_tcp_abort(eng->st, h);
-            continue;
+        if (ls->acc_h < 0 && (ls->acc_h = tapir_tcp_accept(eng->st, ls->h, &ls->acc_peer)) < 0) {
+            ls->acc_h = -1;
+            return;
         }
-        tapir_tcp_getsockname(eng->st, h, &local);
-        ls->acc_msg = (struct tp_sock_accept){ .magic = TP_SOCK_MAGIC,
-            .local_addr = local.addr, .local_port = local.port,
-            .peer_addr = peer.addr, .peer_port = peer.port };
-        ls->acc_fd = pfd;
-        bs_update(c);
-        bs_pump_rx(c);
+        if ((err = deliver(ls)) == EAGAIN) {
+            arm_timer(eng);         /* retried shortly: nothing tells us it accepted */
+            return;
+        }
+        if (err != 0) {
+            /* The program's listener is gone: as its close would, reset
+             * what waits and stop listening. */
+            eng->stats[TP_ENGINE_STAT_PROG_CLOSES]++;
+            bs_release(ls, 0);
+            return;
+        }
     }
-    bs_update(ls);
 }
 
 /* ---- events ------------------------------------------------------------------ */
@@ -596,12 +670,15 @@ discard_filler(struct bsock *bs)
 static void
 connect_done(struct bsock *bs, int err)
 {
-    discard_filler(bs);
     if (err != 0) {
+        /* The filler stays unread: closing our end with data in it marks
+         * the program's socket in error, so poll says POLLERR as well. */
         bs_fail(bs, err);
         return;
     }
+    discard_filler(bs);
     bs->state = BS_CONNECTED;
+    bs->connect_unreported = bs->nb_connect;
     if (bs->waiter != NULL) {
         struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT };
 
@@ -621,8 +698,6 @@ bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
     (void)rt;
     if (events & EPOLLHUP)
         bs->hup = true;
-    if (bs->state == BS_LISTENING && (events & EPOLLOUT))
-        ls_accept(bs);
     if (bs->state == BS_CONNECTED) {
         if (events & EPOLLOUT)
             bs_pump_rx(bs);
@@ -636,7 +711,8 @@ bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
     if (!bs->hup)
         return;
     /* Release once what the program wrote has all been read; while tapir
-     * is full the rest of it waits (bs_events keeps HUP quiet). */
+     * is full the rest of it waits (bs_events keeps HUP quiet).  A socket
+     * connecting, or failed to connect, goes at once. */
     if (bs->state == BS_CONNECTED && (!bs->prog_eof || bs->pend_len > 0)) {
         bs_update(bs);
         return;
@@ -743,31 +819,187 @@ ctl_reply(struct eng_ctl *c, const struct tp_sock_rep *rep, int fd)
         tp_debug("control: reply lost: %s", strerror(errno));
 }
 
-static int
-op_socket(struct tp_engine *eng, struct tp_sock_rep *rep, int *out_fd)
-{
-    struct bsock *bs;
-    int h = tapir_tcp_socket(eng->st), err;
+/* ---- sockets with no end of ours ------------------------------------------ */
 
-    (void)rep;
-    if (h < 0)
+/* Is the program's socket of bs (fresh or listening) still open?  Its
+ * name is bound as long as it is: try to bind the probe to it. */
+static bool
+prog_alive(struct tp_engine *eng, const struct bsock *bs)
+{
+    struct sockaddr_un sa;
+    socklen_t len = eng_name(eng, &sa, "f%llx", (unsigned long long)bs->key);
+
+    if (eng->probe_fd < 0
+        && (eng->probe_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        return true;
+    if (bind(eng->probe_fd, (struct sockaddr *)&sa, len) == -1)
+        return errno != ENOENT;     /* EADDRINUSE: alive; any doubt: alive */
+    close(eng->probe_fd);           /* bound now: a new probe next time */
+    eng->probe_fd = -1;
+    return false;
+}
+
+static bool
+unattached(const struct bsock *bs)
+{
+    return !bs->dead && bs->efd < 0 && (bs->state == BS_FRESH || bs->state == BS_LISTENING);
+}
+
+/* Release the fresh and listening sockets whose program socket is gone;
+ * retry listeners whose program queue was full.  Returns how many were
+ * released. */
+static size_t
+sweep(struct tp_engine *eng)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < ENG_BUCKETS; i++) {
+        struct bsock *bs = eng->by_key[i], *next;
+
+        for (; bs != NULL; bs = next) {
+            next = bs->next_key;
+            if (!unattached(bs))
+                continue;
+            if (!prog_alive(eng, bs)) {
+                eng->stats[TP_ENGINE_STAT_SWEPT]++;
+                bs_release(bs, 0);
+                n++;
+            } else if (bs->state == BS_LISTENING && bs->acc_h >= 0) {
+                ls_accept(bs);
+            }
+        }
+    }
+    return n;
+}
+
+/* The timer: ENG_RETRY_MS while a listener waits for room in its program's
+ * queue, else ENG_SWEEP_MS while a socket has no end of ours, else off. */
+static void
+arm_timer(struct tp_engine *eng)
+{
+    struct itimerspec its;
+    bool any = false, retry = false;
+
+    for (size_t i = 0; i < ENG_BUCKETS && !retry; i++) {
+        for (struct bsock *bs = eng->by_key[i]; bs != NULL; bs = bs->next_key) {
+            if (unattached(bs)) {
+                any = true;
+                retry |= bs->state == BS_LISTENING && bs->acc_h >= 0;
+            }
+        }
+    }
+    memset(&its, 0, sizeof(its));
+    if (any)
+        its.it_value.tv_nsec = (retry ? ENG_RETRY_MS : ENG_SWEEP_MS - 1) * 1000000L;
+    if (eng->tw.fd >= 0)
+        timerfd_settime(eng->tw.fd, 0, &its, NULL);
+}
+
+static void
+on_timer(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    struct tp_engine *eng = w->ctx;
+    uint64_t v;
+
+    (void)rt;
+    (void)events;
+    (void)!read(w->fd, &v, sizeof(v));
+    sweep(eng);
+    arm_timer(eng);
+}
+
+size_t
+tp_engine_sweep(struct tp_engine *eng)
+{
+    return sweep(eng);
+}
+
+/* Take the connections made to the bridge: each is a program's socket
+ * (named "f<ino>") at connect(); its accepted end becomes ours. */
+static void
+drain_bridge(struct tp_engine *eng)
+{
+    for (;;) {
+        int fd = accept4(eng->bw.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(sa);
+        struct bsock *bs = NULL;
+        char tail[64], *end;
+        unsigned long long ino;
+
+        if (fd < 0)
+            return;
+        memset(&sa, 0, sizeof(sa));
+        if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0
+            && our_tail(eng, &sa, len, tail, sizeof(tail)) && tail[0] == 'f') {
+            ino = strtoull(tail + 1, &end, 16);
+            if (*end == '\0')
+                bs = find_key(eng, ino);
+        }
+        if (bs == NULL || bs->state != BS_FRESH || bs->efd >= 0 || bs_attach(bs, fd) != 0) {
+            eng->stats[TP_ENGINE_STAT_BAD_REQUESTS]++;
+            close(fd);
+        }
+    }
+}
+
+static void
+on_bridge(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
+{
+    (void)rt;
+    (void)events;
+    drain_bridge(w->ctx);
+}
+
+/* ---- control operations ----------------------------------------------------- */
+
+/* SOCKET: an unconnected Unix socket named after its inode. */
+static int
+op_socket(struct tp_engine *eng, int *out_fd)
+{
+    struct sockaddr_un sa;
+    struct bsock *bs;
+    struct stat sb;
+    int h, fd, err;
+
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+        return errno;
+    if (fstat(fd, &sb) == -1
+        || bind(fd, (struct sockaddr *)&sa,
+            eng_name(eng, &sa, "f%llx", (unsigned long long)sb.st_ino)) == -1) {
+        err = errno;
+        close(fd);
+        return err;
+    }
+    if ((h = tapir_tcp_socket(eng->st)) < 0 && sweep(eng) > 0)
+        h = tapir_tcp_socket(eng->st);
+    if (h < 0) {
+        close(fd);
         return -h;
-    if ((err = bs_new(eng, h, BS_FRESH, &bs, out_fd)) != 0) {
+    }
+    if ((err = bs_new(eng, h, BS_FRESH, (uint64_t)sb.st_ino, -1, &bs)) != 0) {
         tapir_tcp_close(eng->st, h);
+        close(fd);
         return -err;
     }
-    bs_update(bs);
+    arm_timer(eng);
+    *out_fd = fd;
     return 0;
 }
 
 static int
 op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
-    const struct tp_sock_req *req, bool *deferred)
+    const struct tp_sock_req *req, struct tp_sock_rep *rep, bool *deferred)
 {
     int err;
 
     if (bs->state == BS_CONNECTING)
         return EALREADY;
+    if (bs->state == BS_CONNECTED && bs->connect_unreported) {
+        bs->connect_unreported = false;     /* Linux: 0 once, then EISCONN */
+        rep->val = TP_SOCK_CONNECT_DONE;
+        return 0;
+    }
     if (bs->state != BS_FRESH)
         return EISCONN;
     if (req->arg[1] < 0 || req->arg[0] < TP_SOCK_CONNECT_BLOCK
@@ -775,6 +1007,10 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
         return EINVAL;
     if (req->arg[0] == TP_SOCK_CONNECT_PROBE)
         return 0;
+    if (bs->efd < 0)
+        drain_bridge(eng);
+    if (bs->efd < 0)
+        return EINVAL;              /* the client did not connect its socket to the bridge */
     err = tapir_tcp_connect(eng->st, bs->h,
         (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
     bs->filler = (uint32_t)req->arg[1];
@@ -783,41 +1019,56 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
         return -err;
     }
     bs->state = BS_CONNECTING;
-    if (req->arg[0] == TP_SOCK_CONNECT_NONBLOCK)
+    arm_timer(eng);
+    if (req->arg[0] == TP_SOCK_CONNECT_NONBLOCK) {
+        bs->nb_connect = true;
         return EINPROGRESS;
+    }
     bs->waiter = c;
     c->waiting = bs;
     *deferred = true;
     return 0;
 }
 
+/* LISTEN: tapir listens, and the program's socket (fd) becomes a Unix
+ * listener that our connections queue on. */
 static int
-op_listen(struct tp_engine *eng, struct bsock *bs, int backlog)
+op_listen(struct tp_engine *eng, struct bsock *bs, int backlog, int fd)
 {
-    int err;
+    int err, ubacklog = backlog < 0 ? 0 : backlog > 4096 ? 4096 : backlog;
 
     if (bs->state == BS_LISTENING)
-        return 0;                   /* Linux allows it (to change the backlog) */
-    if (bs->state != BS_FRESH)
+        return listen(fd, ubacklog) == -1 ? errno : 0;   /* a new backlog, as Linux allows */
+    if (bs->state != BS_FRESH || bs->efd >= 0)
         return EINVAL;
     if (backlog <= 0 || backlog > ENG_LISTEN_BACKLOG * 32)
         backlog = ENG_LISTEN_BACKLOG;
-    if ((err = tapir_tcp_listen(eng->st, bs->h, backlog)) != 0)
+    err = tapir_tcp_listen(eng->st, bs->h, backlog);
+    if (err == -EADDRINUSE && sweep(eng) > 0)
+        err = tapir_tcp_listen(eng->st, bs->h, backlog);
+    if (err != 0)
         return -err;
+    if (listen(fd, ubacklog) == -1)
+        return errno;
     bs->state = BS_LISTENING;
-    bs_update(bs);
+    arm_timer(eng);
     return 0;
 }
 
 static int
 op_shutdown(struct tp_engine *eng, struct bsock *bs, int how)
 {
+    struct tapir_tcp_info ti;
     int err;
 
     if (how < SHUT_RD || how > SHUT_RDWR)
         return EINVAL;
-    if (bs->state != BS_CONNECTED)
-        return ENOTCONN;
+    if (bs->state == BS_LISTENING)
+        return 0;                   /* Linux: SHUT_WR does nothing; SHUT_RD would stop it */
+    if (bs->state != BS_CONNECTED
+        || (tapir_tcp_info(eng->st, bs->h, &ti) == 0
+            && (ti.state == TAPIR_TCP_TIME_WAIT || ti.state == TAPIR_TCP_CLOSED)))
+        return ENOTCONN;            /* closed both ways: Linux's socket is CLOSED */
     /* SHUT_WR travels in band (the shim shuts its own end, so the FIN
      * follows the data); here only the read side is tapir's business. */
     if (how != SHUT_WR) {
@@ -859,12 +1110,33 @@ map_opt(int level, int name)
     return -1;
 }
 
+/* The bit of (level, name) in TP_SOCK_CARRIED's mask; 0 if not carried. */
+static uint32_t
+carried_bit(int level, int name)
+{
+    static const int opts[][2] = {
+#define X(l, n) { l, n },
+        TP_SOCK_CARRIED(X)
+#undef X
+    };
+
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (opts[i][0] == level && opts[i][1] == name)
+            return 1u << i;
+    }
+    return 0;
+}
+
 static int
 op_getsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req *req,
     struct tp_sock_rep *rep)
 {
     int opt, err, v = 0;
 
+    if (req->arg[0] == TP_SOCK_LEVEL_SET) {
+        rep->val = (int32_t)bs->opts_set;
+        return 0;
+    }
     if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_ERROR) {
         rep->val = -tapir_tcp_error(eng->st, bs->h);
         return 0;
@@ -894,6 +1166,8 @@ op_setsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req 
     if (err == -EINVAL && bs->state != BS_FRESH && req->arg[2] >= 256
         && (opt == TAPIR_SO_RCVBUF || opt == TAPIR_SO_SNDBUF))
         return 0;
+    if (err == 0)
+        bs->opts_set |= carried_bit(req->arg[0], req->arg[1]);
     return -err;
 }
 
@@ -961,7 +1235,7 @@ op_zombie(struct zombie *z, const struct tp_sock_req *req, struct tp_sock_rep *r
 }
 
 static int
-op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
+op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs, int fd,
     const struct tp_sock_req *req, struct tp_sock_rep *rep, bool *deferred)
 {
     struct tapir_sockaddr sa = { 0, 0 };
@@ -974,11 +1248,14 @@ op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
             return EINVAL;
         err = tapir_tcp_bind(eng->st, bs->h,
             (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
+        if (err == -EADDRINUSE && sweep(eng) > 0)
+            err = tapir_tcp_bind(eng->st, bs->h,
+                (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
         return err == -EINVAL && req->addr != 0 ? EADDRNOTAVAIL : -err;
     case TP_SOCK_OP_LISTEN:
-        return op_listen(eng, bs, req->arg[0]);
+        return op_listen(eng, bs, req->arg[0], fd);
     case TP_SOCK_OP_CONNECT:
-        return op_connect(eng, c, bs, req, deferred);
+        return op_connect(eng, c, bs, req, rep, deferred);
     case TP_SOCK_OP_SHUTDOWN:
         return op_shutdown(eng, bs, req->arg[0]);
     case TP_SOCK_OP_GETSOCKNAME:
@@ -1003,7 +1280,38 @@ op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
     }
 }
 
-/* Validate and serve one request; fd is the program's end it carried. */
+/*
+ * The keys a program's socket fd may be known by: its inode (sockets made
+ * by SOCKET, connected or listening), and, if its peer is one of our
+ * ends of an accepted connection ("a<seq>:..."), KEY_ACCEPTED|seq (0 if
+ * not).  False if fd is no socket.  Only the holder of a socket can send
+ * it, and only a socket accepted from a program's listener has our end
+ * as its peer, so possession proves ownership.
+ */
+static bool
+prog_keys(struct tp_engine *eng, int fd, uint64_t key[2])
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof(sa);
+    struct stat sb;
+    char tail[64], *end;
+    unsigned long long seq;
+
+    if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode))
+        return false;
+    key[0] = (uint64_t)sb.st_ino;
+    key[1] = 0;
+    memset(&sa, 0, sizeof(sa));
+    if (getpeername(fd, (struct sockaddr *)&sa, &len) == 0
+        && our_tail(eng, &sa, len, tail, sizeof(tail)) && tail[0] == 'a') {
+        seq = strtoull(tail + 1, &end, 16);
+        if (*end == ':')
+            key[1] = KEY_ACCEPTED | seq;
+    }
+    return true;
+}
+
+/* Validate and serve one request; fd is the program's socket it carried. */
 static void
 ctl_serve(struct eng_ctl *c, const struct tp_sock_req *req, ssize_t len, int fd)
 {
@@ -1011,7 +1319,7 @@ ctl_serve(struct eng_ctl *c, const struct tp_sock_req *req, ssize_t len, int fd)
     struct tp_sock_rep rep;
     struct bsock *bs;
     struct zombie *z;
-    struct stat sb;
+    uint64_t key[2];
     bool deferred = false;
     int out_fd = -1;
 
@@ -1028,12 +1336,12 @@ ctl_serve(struct eng_ctl *c, const struct tp_sock_req *req, ssize_t len, int fd)
     eng->stats[TP_ENGINE_STAT_REQUESTS]++;
     rep.op = req->op;
     if (req->op == TP_SOCK_OP_SOCKET) {
-        rep.err = op_socket(eng, &rep, &out_fd);
-    } else if (fstat(fd, &sb) == -1 || !S_ISSOCK(sb.st_mode)) {
+        rep.err = op_socket(eng, &out_fd);
+    } else if (!prog_keys(eng, fd, key)) {
         rep.err = ENOTSOCK;
-    } else if ((bs = find_ino(eng, sb.st_ino)) != NULL) {
-        rep.err = op_sock(eng, c, bs, req, &rep, &deferred);
-    } else if ((z = find_zombie(eng, sb.st_ino)) != NULL) {
+    } else if ((bs = find_key(eng, key[0])) != NULL || (bs = find_key(eng, key[1])) != NULL) {
+        rep.err = op_sock(eng, c, bs, fd, req, &rep, &deferred);
+    } else if ((z = find_zombie(eng, key[0])) != NULL || (z = find_zombie(eng, key[1])) != NULL) {
         rep.err = op_zombie(z, req, &rep);
     } else {
         rep.err = EBADF;
@@ -1178,6 +1486,38 @@ listen_at(struct tp_engine *eng, const char *path)
     return 0;
 }
 
+/* The bridge listener and the timer. */
+static int
+bridge_open(struct tp_engine *eng)
+{
+    struct sockaddr_un sa;
+    socklen_t len = eng_name(eng, &sa, TP_SOCK_BRIDGE);
+    int fd, err;
+
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&sa, len) == -1 || listen(fd, 4096) == -1) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    eng->bw = (struct tp_watch){ .fd = fd, .events = EPOLLIN, .fn = on_bridge, .ctx = eng };
+    if ((err = tp_rt_watch_add(eng->rt, &eng->bw)) != 0) {
+        close(fd);
+        eng->bw.fd = -1;
+        return err;
+    }
+    if ((fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+        return -errno;
+    eng->tw = (struct tp_watch){ .fd = fd, .events = EPOLLIN, .fn = on_timer, .ctx = eng };
+    if ((err = tp_rt_watch_add(eng->rt, &eng->tw)) != 0) {
+        close(fd);
+        eng->tw.fd = -1;
+        return err;
+    }
+    return 0;
+}
+
 int
 tp_engine_new(struct tp_rt *rt, const char *path, uid_t allow_uid, struct tp_engine **out)
 {
@@ -1190,12 +1530,15 @@ tp_engine_new(struct tp_rt *rt, const char *path, uid_t allow_uid, struct tp_eng
     eng->rt = rt;
     eng->st = tp_rt_stack(rt);
     eng->allow_uid = allow_uid;
-    eng->lw.fd = -1;
+    eng->lw.fd = eng->bw.fd = eng->tw.fd = eng->probe_fd = -1;
+    snprintf(eng->prefix, sizeof(eng->prefix), "%s%d:%p:", TP_SOCK_PEER_PREFIX, (int)getpid(),
+        (void *)eng);
     if ((eng->scratch = malloc(ENG_SCRATCH)) == NULL) {
         free(eng);
         return -ENOMEM;
     }
-    if ((err = listen_at(eng, path)) != 0 || (err = tp_rt_watch_add(rt, &eng->lw)) != 0) {
+    if ((err = listen_at(eng, path)) != 0 || (err = tp_rt_watch_add(rt, &eng->lw)) != 0
+        || (err = bridge_open(eng)) != 0) {
         tp_engine_free(eng);
         return err;
     }
@@ -1208,8 +1551,8 @@ void
 tp_engine_close_all(struct tp_engine *eng)
 {
     for (size_t i = 0; i < ENG_BUCKETS; i++) {
-        while (eng->by_ino[i] != NULL)
-            bs_release(eng->by_ino[i], 0);
+        while (eng->by_key[i] != NULL)
+            bs_release(eng->by_key[i], 0);
     }
 }
 
@@ -1220,8 +1563,8 @@ tp_engine_free(struct tp_engine *eng)
         return;
     tp_rt_set_after(eng->rt, NULL, NULL);
     for (size_t i = 0; i < ENG_BUCKETS; i++) {
-        while (eng->by_ino[i] != NULL) {
-            struct bsock *bs = eng->by_ino[i];
+        while (eng->by_key[i] != NULL) {
+            struct bsock *bs = eng->by_key[i];
 
             tapir_tcp_abort(eng->st, bs->h);
             bs_release(bs, ECONNABORTED);
@@ -1236,6 +1579,16 @@ tp_engine_free(struct tp_engine *eng)
         if (eng->path_is_file)
             unlink(eng->path);
     }
+    for (int i = 0; i < 2; i++) {
+        struct tp_watch *w = i == 0 ? &eng->bw : &eng->tw;
+
+        if (w->fd >= 0) {
+            tp_rt_watch_close(eng->rt, w);
+            close(w->fd);
+        }
+    }
+    if (eng->probe_fd >= 0)
+        close(eng->probe_fd);
     free(eng->scratch);
     free(eng);
 }

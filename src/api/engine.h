@@ -1,12 +1,13 @@
 /*
  * src/api/engine.h -- the bridge engine: tapir TCP sockets served to
- * programs as Unix stream socketpairs, on the runtime's loop.
+ * programs as Unix stream sockets, on the runtime's loop.
  *
  * The engine runs on the thread of its runtime (tapird's main thread, or
  * the C API's stack thread).  It listens for control requests (proto.h) on
- * a Unix SOCK_SEQPACKET socket, pairs every tapir socket with one end of a
- * socketpair and moves bytes between the two, epoll-driven, with
- * backpressure in both directions.  A program's end closing (exit, crash,
+ * a Unix SOCK_SEQPACKET socket, gives every tapir socket a Unix stream
+ * socket, connected to an end of ours once the tapir socket connects, and
+ * moves bytes between the two, epoll-driven, with backpressure in both
+ * directions.  A program's end closing (exit, crash,
  * last close) closes the tapir socket like the kernel would.
  */
 #ifndef TP_API_ENGINE_H
@@ -32,7 +33,8 @@ struct tp_engine;
     X(TX_BYTES, "TapirSockTxBytes", "bytes from programs into tapir")             \
     X(RX_BYTES, "TapirSockRxBytes", "bytes from tapir into programs")             \
     X(RESETS, "TapirSockResets", "connections ended by an error or RST")          \
-    X(PROG_CLOSES, "TapirSockProgCloses", "sockets closed because the program's end closed")
+    X(PROG_CLOSES, "TapirSockProgCloses", "sockets closed because the program's end closed") \
+    X(SWEPT, "TapirSockSwept", "fresh or listening sockets found closed by the program")
 
 enum tp_engine_stat {
 #define X(name, pub, desc) TP_ENGINE_STAT_##name,
@@ -62,6 +64,12 @@ void tp_engine_free(struct tp_engine *eng);
 /* The runtime's after-hook the engine installs (ctx: the engine), for an
  * owner that wraps it in a hook of its own. */
 int tp_engine_after(struct tp_rt *rt, void *ctx);
+
+/* Release the fresh and listening sockets that their programs have closed
+ * (the engine notices them by itself within a second).  Returns how many.
+ * Call before reading tp_engine_nsocks() or listing the stack's sockets.
+ * Not from a callback of the engine. */
+size_t tp_engine_sweep(struct tp_engine *eng);
 
 /* Live sockets (connections, listeners, fresh sockets). */
 size_t tp_engine_nsocks(const struct tp_engine *eng);

@@ -2,14 +2,18 @@
  * src/api/proto.h -- the socket protocol between a program (the C API or
  * the preload shim) and the bridge engine (in-process or tapird).
  *
- * Each tapir socket is a Unix stream socketpair: the program holds one end
- * (its socket fd), the engine the other, and data moves by read/write.
+ * Each tapir socket is a Unix stream socket that the engine makes and the
+ * program holds: unconnected until connect() or listen(), as a fresh TCP
+ * socket is.  At connect() the client connects it to the engine's bridge
+ * listener and the engine keeps the accepted end; at listen() the engine
+ * makes it a Unix listener, and connects to it one socket per connection
+ * that tapir accepts.  Data moves by read/write on these Unix sockets.
  * Control requests travel on a separate SOCK_SEQPACKET connection to the
  * engine's control socket, one fixed-size request and one fixed-size reply
- * per exchange.  A request about a socket carries the program's end as
+ * per exchange.  A request about a socket carries the program's socket as
  * SCM_RIGHTS: possession of the fd is the proof of ownership, and the
- * engine finds its socket by the fd's inode.  Accepted connections arrive
- * on the listener's own fd as a struct tp_sock_accept with the new fd.
+ * engine finds its socket by the fd's inode (or, for an accepted one, by
+ * its peer's name).
  * Every integer is in host byte order (both ends run on one host).
  */
 #ifndef TP_API_PROTO_H
@@ -18,11 +22,20 @@
 #include <stdint.h>
 
 #define TP_SOCK_MAGIC 0x74617073u      /* "taps" */
-#define TP_SOCK_VERSION 1
+#define TP_SOCK_VERSION 2
 
-/* The engine binds its end of each pair to an abstract name starting
- * with this, so a program's end is recognised with one getpeername(). */
+/*
+ * Abstract socket names.  Each starts with TP_SOCK_PEER_PREFIX
+ * "<pid>:<engine>:", then:
+ *   "f<ino>"      a program's socket made by SOCKET (hex inode); accepted
+ *                 sockets inherit their listener's, so one getsockname()
+ *                 recognises any tapir socket;
+ *   "bridge"      the engine's listener that connect() connects to;
+ *   "a<seq>:<addr>:<port>"  (hex) the engine's end of an accepted
+ *                 connection: the accepted socket's peer, naming the TCP peer.
+ */
 #define TP_SOCK_PEER_PREFIX "tapir-sock:"
+#define TP_SOCK_BRIDGE "bridge"
 
 enum tp_sock_op {
     TP_SOCK_OP_SOCKET = 1,          /* reply carries the new fd */
@@ -52,6 +65,10 @@ enum {
     TP_SOCK_CONNECT_NONBLOCK = 1,
     TP_SOCK_CONNECT_PROBE = 2,
 };
+
+/* CONNECT's reply val: a non-blocking connect completed since the last
+ * connect(), which therefore returns 0 (later ones: EISCONN). */
+#define TP_SOCK_CONNECT_DONE 1
 
 struct tp_sock_req {
     uint32_t magic;
@@ -84,15 +101,24 @@ struct tp_sock_rep {
     int32_t val;                    /* getsockopt's value */
     uint32_t addr;                  /* getsockname, getpeername */
     uint16_t port;
-    uint16_t pad;
+    uint16_t flags;                 /* getsockopt: TP_SOCK_REP_SET */
     struct tp_sock_info info;       /* TP_SOCK_OP_INFO */
 };
 
-/* Sent by the engine on a listener's pair with the accepted fd. */
-struct tp_sock_accept {
-    uint32_t magic;
-    uint32_t local_addr, peer_addr;
-    uint16_t local_port, peer_port;
-};
+/* getsockopt's reply flag: the program set this option itself. */
+#define TP_SOCK_REP_SET 1
+
+/*
+ * The options the engine remembers as set by the program, so that a
+ * socket handed to the kernel (loopback) keeps them: bit i of the value
+ * GETSOCKOPT at level TP_SOCK_LEVEL_SET answers is entry i.  X(level, name);
+ * expand where <sys/socket.h> and <netinet/tcp.h> are included.
+ */
+#define TP_SOCK_LEVEL_SET (-1)
+#define TP_SOCK_CARRIED(X)                                                      \
+    X(SOL_SOCKET, SO_REUSEADDR) X(SOL_SOCKET, SO_KEEPALIVE) X(SOL_SOCKET, SO_RCVBUF)     \
+    X(SOL_SOCKET, SO_SNDBUF) X(SOL_SOCKET, SO_LINGER) X(IPPROTO_TCP, TCP_NODELAY)    \
+    X(IPPROTO_TCP, TCP_MAXSEG) X(IPPROTO_TCP, TCP_KEEPIDLE) X(IPPROTO_TCP, TCP_KEEPINTVL) \
+    X(IPPROTO_TCP, TCP_KEEPCNT) X(IPPROTO_TCP, TCP_USER_TIMEOUT)
 
 #endif

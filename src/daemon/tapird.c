@@ -251,6 +251,9 @@ on_ctl_request(void *ctx, const char *req, FILE *out)
     struct tapird_ctx *c = ctx;
     bool json = strstr(req, " json") != NULL;
 
+    if (c->eng != NULL)
+        tp_engine_sweep(c->eng);    /* no socket of an exited program listed */
+
     if (strncmp(req, "status", 6) == 0)
         return tp_cli_status(out, tp_rt_stack(c->rt), json);
     if (strncmp(req, "stats", 5) == 0) {
@@ -350,6 +353,7 @@ out:
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     if (eng != NULL) {
+        tp_engine_sweep(eng);
         tp_info("sockets open at exit: %zu", tp_engine_nsocks(eng));
         print_engine_counters(stdout, eng);
     }

@@ -4,15 +4,18 @@
  *
  * Loaded with LD_PRELOAD (see `tapir exec`).  socket(AF_INET, SOCK_STREAM)
  * asks tapird (at $TAPIR_SOCKET, default /run/tapir/tapird.sock) for a
- * tapir socket and returns the program's end of a Unix socketpair: reads,
- * writes, poll, select, epoll, fcntl, dup, fork and exec then work on it
- * as on any socket, without interception.  Intercepted, and forwarded to
- * tapird when the fd is a tapir socket (recognised by its peer's name):
- * bind, listen, accept, accept4, connect, shutdown, getsockname,
- * getpeername, getsockopt, setsockopt, and sendto with an address.
- * Everything else, and every other kind of socket, goes to the kernel
- * untouched.  A socket bound or connected to 127.0.0.0/8 is handed to the
- * kernel at that moment (the fd number is kept), so loopback keeps working.
+ * tapir socket and returns a Unix stream socket that tapird connects to
+ * itself at connect() and makes a listener at listen() (src/api/proto.h):
+ * reads, writes, poll, select, epoll, fcntl, dup, fork and exec then work
+ * on it as on any socket.  Intercepted, and forwarded to tapird when the
+ * fd is a tapir socket (recognised by its own name): bind, listen, accept,
+ * accept4, connect, shutdown, getsockname, getpeername, getsockopt,
+ * setsockopt.  The data calls go straight to the kernel; only when one
+ * fails is its errno made the kernel TCP's (a socket not connected:
+ * ENOTCONN for reads, EPIPE and SIGPIPE for writes).  Everything else,
+ * and every other kind of socket, goes to the kernel untouched.  A socket
+ * bound or connected to 127.0.0.0/8 is handed to the kernel at that moment
+ * (the fd number is kept), so loopback keeps working.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "api/client.h"
@@ -40,6 +44,18 @@ typedef int getname_fn(int, struct sockaddr *, socklen_t *);
 typedef int getsockopt_fn(int, int, int, void *, socklen_t *);
 typedef int setsockopt_fn(int, int, int, const void *, socklen_t);
 typedef ssize_t sendto_fn(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+typedef ssize_t read_fn(int, void *, size_t);
+typedef ssize_t write_fn(int, const void *, size_t);
+typedef ssize_t readv_fn(int, const struct iovec *, int);
+typedef ssize_t recv_fn(int, void *, size_t, int);
+typedef ssize_t send_fn(int, const void *, size_t, int);
+typedef ssize_t recvfrom_fn(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t recvmsg_fn(int, struct msghdr *, int);
+typedef ssize_t sendmsg_fn(int, const struct msghdr *, int);
+typedef ssize_t read_chk_fn(int, void *, size_t, size_t);
+typedef ssize_t recv_chk_fn(int, void *, size_t, size_t, int);
+typedef ssize_t recvfrom_chk_fn(int, void *, size_t, size_t, int, struct sockaddr *,
+    socklen_t *);
 
 /* The next definitions (libc's), resolved once when the library loads. */
 static struct {
@@ -54,6 +70,17 @@ static struct {
     getsockopt_fn *getsockopt;
     setsockopt_fn *setsockopt;
     sendto_fn *sendto;
+    read_fn *read;
+    write_fn *write;
+    readv_fn *readv, *writev;
+    recv_fn *recv;
+    send_fn *send;
+    recvfrom_fn *recvfrom;
+    recvmsg_fn *recvmsg;
+    sendmsg_fn *sendmsg;
+    read_chk_fn *read_chk;
+    recv_chk_fn *recv_chk;
+    recvfrom_chk_fn *recvfrom_chk;
 } real;
 
 static const char *ctl_path = DEFAULT_SOCKET;
@@ -76,6 +103,18 @@ preload_init(void)
     real.getpeername = (getname_fn *)dlsym(RTLD_NEXT, "getpeername");
     real.getsockopt = (getsockopt_fn *)dlsym(RTLD_NEXT, "getsockopt");
     real.setsockopt = (setsockopt_fn *)dlsym(RTLD_NEXT, "setsockopt");
+    real.read = (read_fn *)dlsym(RTLD_NEXT, "read");
+    real.write = (write_fn *)dlsym(RTLD_NEXT, "write");
+    real.readv = (readv_fn *)dlsym(RTLD_NEXT, "readv");
+    real.writev = (readv_fn *)dlsym(RTLD_NEXT, "writev");
+    real.recv = (recv_fn *)dlsym(RTLD_NEXT, "recv");
+    real.send = (send_fn *)dlsym(RTLD_NEXT, "send");
+    real.recvfrom = (recvfrom_fn *)dlsym(RTLD_NEXT, "recvfrom");
+    real.recvmsg = (recvmsg_fn *)dlsym(RTLD_NEXT, "recvmsg");
+    real.sendmsg = (sendmsg_fn *)dlsym(RTLD_NEXT, "sendmsg");
+    real.read_chk = (read_chk_fn *)dlsym(RTLD_NEXT, "__read_chk");
+    real.recv_chk = (recv_chk_fn *)dlsym(RTLD_NEXT, "__recv_chk");
+    real.recvfrom_chk = (recvfrom_chk_fn *)dlsym(RTLD_NEXT, "__recvfrom_chk");
     real.sendto = (sendto_fn *)dlsym(RTLD_NEXT, "sendto");
 }
 
@@ -141,30 +180,27 @@ is_loopback(const struct sockaddr *sa, socklen_t len)
 {
     struct sockaddr_in sin;
 
-    if (sa == NULL || len < (socklen_t)sizeof(sin))
+    if (len < (socklen_t)sizeof(sin) || tp_sc_copy_in(&sin, sa, sizeof(sin)) != 0)
         return false;
-    memcpy(&sin, sa, sizeof(sin));
     return sin.sin_family == AF_INET && (ntohl(sin.sin_addr.s_addr) >> 24) == 127;
 }
 
 /*
  * Replace tapir socket fd by a kernel TCP socket under the same number,
- * keeping O_NONBLOCK, FD_CLOEXEC and SO_REUSEADDR.  Our old end closes,
- * and tapird forgets the tapir socket.
+ * keeping O_NONBLOCK, FD_CLOEXEC and the options the program set (socket
+ * and TCP options, timeouts).  Our old socket closes, and tapird forgets
+ * the tapir socket.
  */
 static int
 to_kernel(int fd)
 {
-    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD), reuse = 0, nfd;
-    socklen_t len = sizeof(reuse);
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD), nfd;
 
     if (fl < 0 || fdfl < 0)
         return -errno;
-    tp_sc_getsockopt(ctl_path, fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len);
     if ((nfd = real.socket(AF_INET, SOCK_STREAM | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0)) < 0)
         return -errno;
-    if (reuse)
-        real.setsockopt(nfd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof(reuse));
+    tp_sc_carry_options(ctl_path, fd, nfd, real.setsockopt);
     if (dup3(nfd, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
         int err = -errno;
 
@@ -279,13 +315,128 @@ setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     return ret(tp_sc_setsockopt(ctl_path, fd, level, name, val, len));
 }
 
-/* A connected TCP socket ignores sendto's address; a Unix stream socket
- * would refuse it, so it is dropped here. */
+/*
+ * The data calls: the kernel's, on the Unix socket.  Only a failure is
+ * looked at, to give the errno of a TCP socket that is not connected
+ * (client.h); the success path costs one indirect call.
+ */
+/* glibc's fortified entry points (_FORTIFY_SOURCE builds call these). */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t cap);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *sa,
+    socklen_t *len);
+
+static ssize_t
+rd(ssize_t r, int fd)
+{
+    if (r < 0)
+        errno = tp_sc_read_errno(fd, errno);
+    return r;
+}
+
+static ssize_t
+wr(ssize_t r, int fd, int flags)
+{
+    if (r < 0) {
+        int err = tp_sc_write_errno(fd, errno, flags);
+
+        errno = err;
+    }
+    return r;
+}
+
+TP_EXPORT ssize_t
+read(int fd, void *buf, size_t n)
+{
+    RESOLVED();
+    return rd(real.read(fd, buf, n), fd);
+}
+
+TP_EXPORT ssize_t
+__read_chk(int fd, void *buf, size_t n, size_t cap)
+{
+    RESOLVED();
+    return rd(real.read_chk(fd, buf, n, cap), fd);
+}
+
+TP_EXPORT ssize_t
+readv(int fd, const struct iovec *iov, int cnt)
+{
+    RESOLVED();
+    return rd(real.readv(fd, iov, cnt), fd);
+}
+
+TP_EXPORT ssize_t
+recv(int fd, void *buf, size_t n, int flags)
+{
+    RESOLVED();
+    return rd(real.recv(fd, buf, n, flags), fd);
+}
+
+TP_EXPORT ssize_t
+__recv_chk(int fd, void *buf, size_t n, size_t cap, int flags)
+{
+    RESOLVED();
+    return rd(real.recv_chk(fd, buf, n, cap, flags), fd);
+}
+
+TP_EXPORT ssize_t
+recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+{
+    RESOLVED();
+    return rd(real.recvfrom(fd, buf, n, flags, sa, len), fd);
+}
+
+TP_EXPORT ssize_t
+__recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *sa,
+    socklen_t *len)
+{
+    RESOLVED();
+    return rd(real.recvfrom_chk(fd, buf, n, cap, flags, sa, len), fd);
+}
+
+TP_EXPORT ssize_t
+recvmsg(int fd, struct msghdr *mh, int flags)
+{
+    RESOLVED();
+    return rd(real.recvmsg(fd, mh, flags), fd);
+}
+
+TP_EXPORT ssize_t
+write(int fd, const void *buf, size_t n)
+{
+    RESOLVED();
+    return wr(real.write(fd, buf, n), fd, 0);
+}
+
+TP_EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int cnt)
+{
+    RESOLVED();
+    return wr(real.writev(fd, iov, cnt), fd, 0);
+}
+
+TP_EXPORT ssize_t
+send(int fd, const void *buf, size_t n, int flags)
+{
+    RESOLVED();
+    return wr(real.send(fd, buf, n, flags), fd, flags);
+}
+
+TP_EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+    RESOLVED();
+    return wr(real.sendmsg(fd, mh, flags), fd, flags);
+}
+
+/* A TCP socket ignores sendto's address once connected (and a fresh one
+ * says EPIPE); a Unix stream socket would refuse it, so it is dropped. */
 TP_EXPORT ssize_t
 sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
 {
     RESOLVED();
     if (sa != NULL && tp_sc_is_ours(fd))
-        return real.sendto(fd, buf, n, flags, NULL, 0);
-    return real.sendto(fd, buf, n, flags, sa, len);
+        return wr(real.sendto(fd, buf, n, flags, NULL, 0), fd, flags);
+    return wr(real.sendto(fd, buf, n, flags, sa, len), fd, flags);
 }
