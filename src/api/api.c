@@ -403,59 +403,40 @@ tapir_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 /* The data calls are the system's; a failure on a socket not connected
  * gets the kernel TCP's errno (client.h). */
-static ssize_t
-rd(ssize_t r, int fd)
-{
-    if (r < 0)
-        errno = tp_sc_read_errno(fd, errno);
-    return r;
-}
-
-static ssize_t
-wr(ssize_t r, int fd, int flags)
-{
-    if (r < 0) {
-        int err = tp_sc_write_errno(fd, errno, flags);
-
-        errno = err;
-    }
-    return r;
-}
-
 ssize_t
 tapir_read(int fd, void *buf, size_t len)
 {
-    return rd(read(fd, buf, len), fd);
+    return tp_sc_rd(read(fd, buf, len), fd);
 }
 
 ssize_t
 tapir_write(int fd, const void *buf, size_t len)
 {
-    return wr(write(fd, buf, len), fd, 0);
+    return tp_sc_wr(write(fd, buf, len), fd, 0);
 }
 
 ssize_t
 tapir_recv(int fd, void *buf, size_t len, int flags)
 {
-    return rd(recv(fd, buf, len, flags), fd);
+    return tp_sc_rd(recv(fd, buf, len, flags), fd);
 }
 
 ssize_t
 tapir_send(int fd, const void *buf, size_t len, int flags)
 {
-    return wr(send(fd, buf, len, flags), fd, flags);
+    return tp_sc_wr(send(fd, buf, len, flags), fd, flags);
 }
 
 ssize_t
 tapir_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-    return rd(readv(fd, iov, iovcnt), fd);
+    return tp_sc_rd(readv(fd, iov, iovcnt), fd);
 }
 
 ssize_t
 tapir_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    return wr(writev(fd, iov, iovcnt), fd, 0);
+    return tp_sc_wr(writev(fd, iov, iovcnt), fd, 0);
 }
 
 int

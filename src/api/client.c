@@ -229,20 +229,23 @@ tp_sc_is_ours(int fd)
 /* A read on our unconnected (fresh or listening) Unix socket says EINVAL,
  * a write ENOTCONN; the kernel's TCP says ENOTCONN, and EPIPE with
  * SIGPIPE.  The program then sees the kernel's. */
-int
-tp_sc_read_errno(int fd, int err)
+ssize_t
+tp_sc_rd(ssize_t r, int fd)
 {
-    return err == EINVAL && tp_sc_is_ours(fd) ? ENOTCONN : err;
+    if (r < 0 && errno == EINVAL && tp_sc_is_ours(fd))
+        errno = ENOTCONN;
+    return r;
 }
 
-int
-tp_sc_write_errno(int fd, int err, int flags)
+ssize_t
+tp_sc_wr(ssize_t r, int fd, int flags)
 {
-    if (err != ENOTCONN || !tp_sc_is_ours(fd))
-        return err;
-    if (!(flags & MSG_NOSIGNAL))
-        raise(SIGPIPE);
-    return EPIPE;
+    if (r < 0 && errno == ENOTCONN && tp_sc_is_ours(fd)) {
+        if (!(flags & MSG_NOSIGNAL))
+            raise(SIGPIPE);
+        errno = EPIPE;
+    }
+    return r;
 }
 
 /*

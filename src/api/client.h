@@ -27,16 +27,17 @@ int tp_sc_socket(const char *path, int flags);
 /* True if fd is a tapir socket (one getsockname). */
 bool tp_sc_is_ours(int fd);
 
-/* The errno a data call should report, given the one it got (err), for a
+/* A data call's result r on fd, with errno made the kernel TCP's for a
  * tapir socket that is not connected: a read's EINVAL becomes ENOTCONN; a
  * write's ENOTCONN becomes EPIPE, with SIGPIPE unless flags has
- * MSG_NOSIGNAL (the kernel's TCP).  err unchanged for other fds. */
-int tp_sc_read_errno(int fd, int err);
+ * MSG_NOSIGNAL.  Returns r; other fds and results are left as they are.
+ * (These set errno: they wrap the system's data calls.) */
+ssize_t tp_sc_rd(ssize_t r, int fd);
+ssize_t tp_sc_wr(ssize_t r, int fd, int flags);
 
 /* Copy n bytes from the program's src: 0, or -EFAULT for a bad address
  * (never a crash). */
 int tp_sc_copy_in(void *dst, const void *src, size_t n);
-int tp_sc_write_errno(int fd, int err, int flags);
 
 int tp_sc_bind(const char *path, int fd, const struct sockaddr *sa, socklen_t len);
 int tp_sc_listen(const char *path, int fd, int backlog);

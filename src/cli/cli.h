@@ -1,7 +1,8 @@
 /*
  * src/cli/cli.h -- what the tapir command's files share: the command table,
- * argument parsing that fails with one line and exit status 2, device setup
- * and counter printing.
+ * argument parsing that fails with one line and exit status 2, device setup,
+ * the options and setup of a stack on a TUN device (run, nc, tapird) and
+ * counter printing.
  *
  * Exit status: 0 success, 1 failure at run time (privilege, kernel refused,
  * a demo step failed), 2 bad usage.
@@ -14,6 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "linux/ctl.h"
+#include "linux/impair.h"
+#include "linux/pcap.h"
 #include "linux/runtime.h"
 #include "linux/rtnl.h"
 #include "linux/tun.h"
@@ -120,6 +124,77 @@ uint8_t tp_cli_stack_prefix(const struct tp_cli_dev *dev);
 /* Fill cfg for a stack on dev: address, prefix, MTU, a random seed, logs
  * to the runtime's sink at the current level. */
 void tp_cli_stack_config(const struct tp_cli_dev *dev, struct tapir_config *cfg);
+
+/* ---- link.c: what `tapir run`, `tapir nc` and tapird share ------------ */
+
+/* Their common options: getopt values, long options, short options. */
+enum {
+    TP_CLI_OPT_ADDR = 'a',
+    TP_CLI_OPT_DEV = 'd',
+    TP_CLI_OPT_HELP = 'h',
+    TP_CLI_OPT_MTU = 'm',
+    TP_CLI_OPT_PEER = 'p',
+    TP_CLI_OPT_PREFIX = 'P',
+    TP_CLI_OPT_ROUTE = 'r',
+    TP_CLI_OPT_LOG_LEVEL = 256,
+    TP_CLI_OPT_NETNS_NEW,
+    TP_CLI_OPT_STATS,
+    TP_CLI_OPT_PCAP,
+    TP_CLI_OPT_IMPAIR,
+    TP_CLI_OPT_CTL,
+    TP_CLI_OPT_NO_CTL,
+    TP_CLI_OPT_LINK_END             /* a command's own options from here */
+};
+
+#define TP_CLI_LINK_LONGOPTS                                                  \
+    { "addr", required_argument, NULL, TP_CLI_OPT_ADDR },                     \
+    { "dev", required_argument, NULL, TP_CLI_OPT_DEV },                       \
+    { "help", no_argument, NULL, TP_CLI_OPT_HELP },                           \
+    { "mtu", required_argument, NULL, TP_CLI_OPT_MTU },                       \
+    { "peer", required_argument, NULL, TP_CLI_OPT_PEER },                     \
+    { "prefix", required_argument, NULL, TP_CLI_OPT_PREFIX },                 \
+    { "route", required_argument, NULL, TP_CLI_OPT_ROUTE },                   \
+    { "log-level", required_argument, NULL, TP_CLI_OPT_LOG_LEVEL },           \
+    { "netns-new", no_argument, NULL, TP_CLI_OPT_NETNS_NEW },                 \
+    { "stats-on-exit", required_argument, NULL, TP_CLI_OPT_STATS },           \
+    { "pcap", required_argument, NULL, TP_CLI_OPT_PCAP },                     \
+    { "impair", required_argument, NULL, TP_CLI_OPT_IMPAIR },                 \
+    { "ctl", required_argument, NULL, TP_CLI_OPT_CTL },                       \
+    { "no-ctl", no_argument, NULL, TP_CLI_OPT_NO_CTL }
+
+#define TP_CLI_LINK_SHORTOPTS "a:d:hm:p:P:r:"
+
+struct tp_cli_link {
+    struct tp_cli_dev dev;
+    bool has_addr, has_peer, netns_new;
+    enum tapir_log_level level;
+    const char *stats_path;         /* --stats-on-exit */
+    const char *pcap_path;
+    bool has_impair;
+    struct tp_impair_spec impair;
+    const char *ctl_path;           /* NULL: TP_CTL_DIR/<dev>.ctl */
+    bool no_ctl;
+};
+
+/* Defaults: MTU 1500, no impairment, the given log level. */
+void tp_cli_link_defaults(struct tp_cli_link *l, enum tapir_log_level level);
+
+/* Take getopt's c (one of the options above but --help) into l; false if
+ * it is not one.  A bad argument: one line, exit 2. */
+bool tp_cli_link_opt(struct tp_cli_link *l, int c, const char *arg);
+
+/* Open --pcap's file (*pc NULL without it), before anything is set up so
+ * that a bad path costs nothing.  0, or a negative errno after one line. */
+int tp_cli_link_pcap(const struct tp_cli_link *l, struct tp_pcap **pc);
+
+/* Put --impair's faulty link under rt (a random seed unless given). */
+int tp_cli_link_impair(const struct tp_cli_link *l, struct tp_rt *rt, uint16_t mtu);
+
+/* Open the control socket (--ctl, or TP_CTL_DIR/<dev_name>.ctl; none with
+ * --no-ctl, or when the default path is taken by another namespace's
+ * stack).  *out NULL without one.  0, or a negative errno after one line. */
+int tp_cli_link_ctl(const struct tp_cli_link *l, struct tp_rt *rt, const char *dev_name,
+    tp_ctl_fn *fn, void *ctx, struct tp_ctl **out);
 
 /* ---- counters.c -------------------------------------------------------- */
 

@@ -30,16 +30,7 @@
 #define SVC_MAX_CONNS_DEFAULT 256
 
 struct run_opts {
-    struct tp_cli_dev dev;
-    bool has_addr, has_peer;
-    bool netns_new;
-    const char *stats_path;
-    enum tapir_log_level level;
-    const char *pcap_path;
-    bool has_impair;
-    struct tp_impair_spec impair;
-    const char *ctl_path;           /* NULL: TP_CTL_DIR/<dev>.ctl */
-    bool no_ctl;
+    struct tp_cli_link link;        /* device, addresses, capture, control socket, ... */
     bool svc_on[TP_SVC_NKINDS];
     uint16_t svc_port[TP_SVC_NKINDS];
     struct tp_svc_config svc;
@@ -55,25 +46,10 @@ struct run_ctx {
     struct tp_svc *svc;
     struct tp_nc *nc;
     struct tp_ctl *ctl;
-    char ctl_path[108];
 };
 
 enum {
-    OPT_ADDR = 'a',
-    OPT_DEV = 'd',
-    OPT_HELP = 'h',
-    OPT_MTU = 'm',
-    OPT_PEER = 'p',
-    OPT_PREFIX = 'P',
-    OPT_ROUTE = 'r',
-    OPT_LOG_LEVEL = 256,
-    OPT_NETNS_NEW,
-    OPT_STATS,
-    OPT_PCAP,
-    OPT_IMPAIR,
-    OPT_CTL,
-    OPT_NO_CTL,
-    OPT_ECHO,
+    OPT_ECHO = TP_CLI_OPT_LINK_END,
     OPT_DISCARD,
     OPT_CHARGEN,
     OPT_HTTP,
@@ -85,20 +61,7 @@ enum {
 };
 
 static const struct option run_longopts[] = {
-    { "addr", required_argument, NULL, OPT_ADDR },
-    { "dev", required_argument, NULL, OPT_DEV },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "mtu", required_argument, NULL, OPT_MTU },
-    { "peer", required_argument, NULL, OPT_PEER },
-    { "prefix", required_argument, NULL, OPT_PREFIX },
-    { "route", required_argument, NULL, OPT_ROUTE },
-    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-    { "netns-new", no_argument, NULL, OPT_NETNS_NEW },
-    { "stats-on-exit", required_argument, NULL, OPT_STATS },
-    { "pcap", required_argument, NULL, OPT_PCAP },
-    { "impair", required_argument, NULL, OPT_IMPAIR },
-    { "ctl", required_argument, NULL, OPT_CTL },
-    { "no-ctl", no_argument, NULL, OPT_NO_CTL },
+    TP_CLI_LINK_LONGOPTS,
     { "echo", optional_argument, NULL, OPT_ECHO },
     { "discard", optional_argument, NULL, OPT_DISCARD },
     { "chargen", optional_argument, NULL, OPT_CHARGEN },
@@ -119,39 +82,11 @@ service_opt(struct run_opts *o, enum tp_svc_kind k, const char *flag, const char
         o->svc_port[k] = (uint16_t)tp_cli_uint(flag, arg, 1, 65535);
 }
 
-static void
-impair_opt(struct run_opts *o, const char *arg)
-{
-    char e[160];
-
-    if (tp_impair_parse(arg, &o->impair, e, sizeof(e)) != 0)
-        tp_cli_usage_fail("--impair: %s", e);
-    o->has_impair = true;
-}
-
-/* The options that are not about the device. */
+/* The services' options. */
 static bool
 parse_more(struct run_opts *o, int c, const char *arg)
 {
     switch (c) {
-    case OPT_PCAP:
-        if (arg[0] == '\0')
-            tp_cli_usage_fail("--pcap: empty file name");
-        o->pcap_path = arg;
-        return true;
-    case OPT_IMPAIR:
-        impair_opt(o, arg);
-        return true;
-    case OPT_CTL:
-        if (arg[0] == '\0')
-            tp_cli_usage_fail("--ctl: empty path");
-        if (strlen(arg) >= 108)
-            tp_cli_usage_fail("--ctl: '%s' is too long for a socket path (107 bytes)", arg);
-        o->ctl_path = arg;
-        return true;
-    case OPT_NO_CTL:
-        o->no_ctl = true;
-        return true;
     case OPT_ECHO:
         service_opt(o, TP_SVC_ECHO, "--echo", arg);
         return true;
@@ -185,20 +120,10 @@ parse_more(struct run_opts *o, int c, const char *arg)
 }
 
 static void
-add_route(struct run_opts *o, const char *arg)
-{
-    struct tp_cli_dev *d = &o->dev;
-
-    if (d->n_routes == TP_CLI_MAX_ROUTES)
-        tp_cli_usage_fail("--route: at most %d routes", TP_CLI_MAX_ROUTES);
-    tp_cli_cidr("--route", arg, &d->route_dst[d->n_routes], &d->route_len[d->n_routes]);
-    d->n_routes++;
-}
-
-static void
 check_opts(const struct run_opts *o)
 {
-    tp_cli_dev_check(o->is_nc ? "nc" : "run", &o->dev, o->has_addr, o->has_peer);
+    tp_cli_dev_check(o->is_nc ? "nc" : "run", &o->link.dev, o->link.has_addr,
+        o->link.has_peer);
     if (o->svc.http_dir != NULL && access(o->svc.http_dir, R_OK | X_OK) != 0)
         tp_cli_usage_fail("--http: '%s' is not a readable directory", o->svc.http_dir);
 }
@@ -207,15 +132,13 @@ static void
 parse_defaults(struct run_opts *o, bool is_nc)
 {
     memset(o, 0, sizeof(*o));
+    tp_cli_link_defaults(&o->link, is_nc ? TAPIR_LOG_WARN : TAPIR_LOG_INFO);
     o->is_nc = is_nc;
-    o->dev.mtu = 1500;
-    o->level = is_nc ? TAPIR_LOG_WARN : TAPIR_LOG_INFO;
     o->svc_port[TP_SVC_ECHO] = 7;
     o->svc_port[TP_SVC_DISCARD] = 9;
     o->svc_port[TP_SVC_CHARGEN] = 19;
     o->svc_port[TP_SVC_HTTP] = 80;
     o->svc.max_conns = SVC_MAX_CONNS_DEFAULT;
-    tp_impair_spec_default(&o->impair);
 }
 
 /* nc's operands: HOST PORT, or with --listen, PORT. */
@@ -248,53 +171,19 @@ parse(int argc, char **argv, struct run_opts *o, bool is_nc)
 
     parse_defaults(o, is_nc);
     tp_cli_getopt_reset();
-    while ((c = tp_cli_getopt(argc, argv, is_nc ? ":a:d:hlm:p:P:r:" : ":a:d:hm:p:P:r:",
-                run_longopts)) != -1) {
-        if (parse_more(o, c, optarg))
+    while ((c = tp_cli_getopt(argc, argv, is_nc ? ":" TP_CLI_LINK_SHORTOPTS "l"
+                : ":" TP_CLI_LINK_SHORTOPTS, run_longopts)) != -1) {
+        if (tp_cli_link_opt(&o->link, c, optarg) || parse_more(o, c, optarg))
             continue;
         if (c == OPT_LISTEN && is_nc) {
             o->nc.listen = true;
             continue;
         }
-        switch (c) {
-        case OPT_ADDR:
-            o->dev.addr = tp_cli_ipv4("--addr", optarg);
-            o->has_addr = true;
-            break;
-        case OPT_DEV:
-            o->dev.name = tp_cli_ifname("--dev", optarg);
-            break;
-        case OPT_HELP:
+        if (c == TP_CLI_OPT_HELP) {
             tp_cli_print_help(cmd);
             exit(TP_EXIT_OK);
-        case OPT_MTU:
-            o->dev.mtu = (uint16_t)tp_cli_uint("--mtu", optarg, 68, 65535);
-            break;
-        case OPT_PEER:
-            o->dev.peer = tp_cli_ipv4("--peer", optarg);
-            o->has_peer = true;
-            break;
-        case OPT_PREFIX:
-            o->dev.prefix_len = (uint8_t)tp_cli_uint("--prefix", optarg, 1, 30);
-            o->dev.has_prefix = true;
-            break;
-        case OPT_ROUTE:
-            add_route(o, optarg);
-            break;
-        case OPT_LOG_LEVEL:
-            o->level = tp_cli_log_level("--log-level", optarg);
-            break;
-        case OPT_NETNS_NEW:
-            o->netns_new = true;
-            break;
-        case OPT_STATS:
-            if (optarg[0] == '\0')
-                tp_cli_usage_fail("--stats-on-exit: empty file name");
-            o->stats_path = optarg;
-            break;
-        default:
-            tp_cli_usage_fail("%s: '%s' is not an option of %s", cmd, argv[optind - 1], cmd);
         }
+        tp_cli_usage_fail("%s: '%s' is not an option of %s", cmd, argv[optind - 1], cmd);
     }
     if (is_nc)
         nc_operands(o, argc, argv);
@@ -308,15 +197,15 @@ log_ready(const struct run_opts *o, const struct tp_tun *tun, uint8_t stack_pref
 {
     char a[16], p[16];
 
-    tapir_ipv4_str(o->dev.addr, a);
-    tapir_ipv4_str(o->dev.peer, p);
-    if (o->dev.has_prefix)
+    tapir_ipv4_str(o->link.dev.addr, a);
+    tapir_ipv4_str(o->link.dev.peer, p);
+    if (o->link.dev.has_prefix)
         tp_info("ready: stack %s/%u on %s, kernel %s/%u, mtu %u", a, stack_prefix, tun->name,
-            p, o->dev.prefix_len, o->dev.mtu);
+            p, o->link.dev.prefix_len, o->link.dev.mtu);
     else
         tp_info("ready: stack %s/%u on %s, kernel %s peer %s, mtu %u", a, stack_prefix,
-            tun->name, p, a, o->dev.mtu);
-    if (o->netns_new)
+            tun->name, p, a, o->link.dev.mtu);
+    if (o->link.netns_new)
         tp_info("in a new network namespace: nsenter --net=/proc/%d/ns/net ping %s",
             (int)getpid(), a);
     tp_info("stop with SIGINT or SIGTERM; SIGUSR1 logs the counters");
@@ -341,86 +230,6 @@ on_ctl_request(void *ctx, const char *req, FILE *out)
     }
     fprintf(out, "error: unknown request '%s'\n", req);
     return -EINVAL;
-}
-
-static int
-ctl_start(struct run_ctx *r, const struct tp_tun *tun)
-{
-    const struct run_opts *o = r->o;
-    int err;
-
-    if (o->no_ctl)
-        return 0;
-    if (o->ctl_path != NULL) {
-        snprintf(r->ctl_path, sizeof(r->ctl_path), "%s", o->ctl_path);
-    } else {
-        if (mkdir(TP_CTL_DIR, 0700) != 0 && errno != EEXIST) {
-            tp_cli_error("--ctl: cannot create %s: %s (use --ctl PATH or --no-ctl)",
-                TP_CTL_DIR, strerror(errno));
-            return -errno;
-        }
-        snprintf(r->ctl_path, sizeof(r->ctl_path), "%s/%s.ctl", TP_CTL_DIR, tun->name);
-    }
-    if ((err = tp_ctl_open(r->rt, r->ctl_path, on_ctl_request, r, &r->ctl)) != 0) {
-        /* The default path is per device name, and the same name may be in
-         * use in another network namespace: serve on without a socket. */
-        if (err == -EADDRINUSE && o->ctl_path == NULL) {
-            tp_warn("control socket: a stack already answers at %s; this one has none "
-                "(give it one with --ctl PATH)", r->ctl_path);
-            return 0;
-        }
-        if (err == -EADDRINUSE)
-            tp_cli_error("--ctl: a stack is already running at %s", r->ctl_path);
-        else
-            tp_cli_error("--ctl: cannot listen at %s: %s", r->ctl_path, strerror(-err));
-        return err;
-    }
-    tp_info("control socket: %s (tapir status --ctl %s)", r->ctl_path, r->ctl_path);
-    return 0;
-}
-
-/* ---- capture and impaired link -------------------------------------------- */
-
-/* Open the capture file before anything is set up, so a bad path costs
- * nothing; the runtime takes it once it exists. */
-static int
-pcap_open(const struct run_opts *o, struct tp_pcap **pc)
-{
-    int err;
-
-    *pc = NULL;
-    if (o->pcap_path == NULL)
-        return 0;
-    if ((err = tp_pcap_open(o->pcap_path, 0, tp_clock_now(), pc)) != 0) {
-        tp_cli_error("--pcap %s: %s", o->pcap_path, strerror(-err));
-        return err;
-    }
-    return 0;
-}
-
-static int
-impair_start(struct run_ctx *r, uint16_t mtu)
-{
-    struct tp_impair_spec spec = r->o->impair;
-    struct tp_impair *imp;
-    char text[200];
-    int err;
-
-    if (!r->o->has_impair)
-        return 0;
-    if (!spec.has_seed) {
-        if (getrandom(&spec.seed, sizeof(spec.seed), 0) != (ssize_t)sizeof(spec.seed))
-            spec.seed = (uint64_t)tp_clock_now().us;
-        spec.has_seed = true;
-    }
-    tp_impair_format(&spec, text, sizeof(text));
-    if ((err = tp_impair_new(&spec, mtu, &imp)) != 0
-        || (err = tp_rt_set_impair(r->rt, imp)) != 0) {
-        tp_cli_error("--impair: cannot create the impaired link: %s", strerror(-err));
-        return err;
-    }
-    tp_info("impair: %s", text);
-    return 0;
 }
 
 /* ---- services and nc -------------------------------------------------------- */
@@ -534,9 +343,10 @@ start_all(struct run_ctx *r, const struct tp_tun *tun, uint16_t mtu)
 {
     int err;
 
-    if ((err = impair_start(r, mtu)) != 0
+    if ((err = tp_cli_link_impair(&r->o->link, r->rt, mtu)) != 0
         || (err = services_start(r)) != 0 || (err = nc_start(r)) != 0
-        || (err = ctl_start(r, tun)) != 0)
+        || (err = tp_cli_link_ctl(&r->o->link, r->rt, tun->name, on_ctl_request, r,
+            &r->ctl)) != 0)
         return err;
     tp_rt_set_after(r->rt, after_iteration, r);
     return 0;
@@ -561,7 +371,7 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl, struct tp_
     struct tapir_config cfg;
     int err, status = TP_EXIT_OK;
 
-    tp_cli_stack_config(&o->dev, &cfg);
+    tp_cli_stack_config(&o->link.dev, &cfg);
     if ((err = tp_rt_new(&cfg, tun, &r.rt)) != 0) {
         tp_cli_error("cannot start the stack: %s", strerror(-err));
         (void)tp_pcap_close(pc);
@@ -570,7 +380,7 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl, struct tp_
     }
     if (pc != NULL) {
         tp_rt_set_pcap(r.rt, pc);
-        tp_info("capturing every packet of the link to %s", o->pcap_path);
+        tp_info("capturing every packet of the link to %s", o->link.pcap_path);
     }
     if (start_all(&r, tun, cfg.mtu) != 0) {
         stop_all(&r);
@@ -598,7 +408,8 @@ serve(const struct run_opts *o, struct tp_tun *tun, struct tp_nl *nl, struct tp_
     /* nc's stdout carries the data: its counters go to --stats-on-exit only. */
     if (!o->is_nc)
         tp_cli_print_all_counters(stdout, r.rt, r.svc, "", false);
-    if (o->stats_path != NULL && tp_cli_write_all_counters(o->stats_path, r.rt, r.svc) != 0)
+    if (o->link.stats_path != NULL
+        && tp_cli_write_all_counters(o->link.stats_path, r.rt, r.svc) != 0)
         status = TP_EXIT_FAIL;
     tp_svc_free(r.svc);
     tp_rt_free(r.rt);
@@ -614,13 +425,14 @@ run_main(int argc, char **argv, bool is_nc)
     struct tp_nl nl;
 
     parse(argc, argv, &o, is_nc);
-    tp_log_set_level(o.level);
+    tp_log_set_level(o.link.level);
     /* nc's stdout may be a pipe whose reader is gone: EPIPE ends the
      * session with a message and the device is still removed. */
     signal(SIGPIPE, SIG_IGN);
-    if (pcap_open(&o, &pc) != 0)
+    if (tp_cli_link_pcap(&o.link, &pc) != 0)
         return TP_EXIT_FAIL;
-    if ((o.netns_new && tp_cli_netns_new() != 0) || tp_cli_dev_up(&o.dev, &tun, &nl) != 0) {
+    if ((o.link.netns_new && tp_cli_netns_new() != 0)
+        || tp_cli_dev_up(&o.link.dev, &tun, &nl) != 0) {
         (void)tp_pcap_close(pc);
         return TP_EXIT_FAIL;
     }

@@ -326,65 +326,46 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags);
 ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockaddr *sa,
     socklen_t *len);
 
-static ssize_t
-rd(ssize_t r, int fd)
-{
-    if (r < 0)
-        errno = tp_sc_read_errno(fd, errno);
-    return r;
-}
-
-static ssize_t
-wr(ssize_t r, int fd, int flags)
-{
-    if (r < 0) {
-        int err = tp_sc_write_errno(fd, errno, flags);
-
-        errno = err;
-    }
-    return r;
-}
-
 TP_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
     RESOLVED();
-    return rd(real.read(fd, buf, n), fd);
+    return tp_sc_rd(real.read(fd, buf, n), fd);
 }
 
 TP_EXPORT ssize_t
 __read_chk(int fd, void *buf, size_t n, size_t cap)
 {
     RESOLVED();
-    return rd(real.read_chk(fd, buf, n, cap), fd);
+    return tp_sc_rd(real.read_chk(fd, buf, n, cap), fd);
 }
 
 TP_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
     RESOLVED();
-    return rd(real.readv(fd, iov, cnt), fd);
+    return tp_sc_rd(real.readv(fd, iov, cnt), fd);
 }
 
 TP_EXPORT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
     RESOLVED();
-    return rd(real.recv(fd, buf, n, flags), fd);
+    return tp_sc_rd(real.recv(fd, buf, n, flags), fd);
 }
 
 TP_EXPORT ssize_t
 __recv_chk(int fd, void *buf, size_t n, size_t cap, int flags)
 {
     RESOLVED();
-    return rd(real.recv_chk(fd, buf, n, cap, flags), fd);
+    return tp_sc_rd(real.recv_chk(fd, buf, n, cap, flags), fd);
 }
 
 TP_EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
     RESOLVED();
-    return rd(real.recvfrom(fd, buf, n, flags, sa, len), fd);
+    return tp_sc_rd(real.recvfrom(fd, buf, n, flags, sa, len), fd);
 }
 
 TP_EXPORT ssize_t
@@ -392,42 +373,42 @@ __recvfrom_chk(int fd, void *buf, size_t n, size_t cap, int flags, struct sockad
     socklen_t *len)
 {
     RESOLVED();
-    return rd(real.recvfrom_chk(fd, buf, n, cap, flags, sa, len), fd);
+    return tp_sc_rd(real.recvfrom_chk(fd, buf, n, cap, flags, sa, len), fd);
 }
 
 TP_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *mh, int flags)
 {
     RESOLVED();
-    return rd(real.recvmsg(fd, mh, flags), fd);
+    return tp_sc_rd(real.recvmsg(fd, mh, flags), fd);
 }
 
 TP_EXPORT ssize_t
 write(int fd, const void *buf, size_t n)
 {
     RESOLVED();
-    return wr(real.write(fd, buf, n), fd, 0);
+    return tp_sc_wr(real.write(fd, buf, n), fd, 0);
 }
 
 TP_EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
     RESOLVED();
-    return wr(real.writev(fd, iov, cnt), fd, 0);
+    return tp_sc_wr(real.writev(fd, iov, cnt), fd, 0);
 }
 
 TP_EXPORT ssize_t
 send(int fd, const void *buf, size_t n, int flags)
 {
     RESOLVED();
-    return wr(real.send(fd, buf, n, flags), fd, flags);
+    return tp_sc_wr(real.send(fd, buf, n, flags), fd, flags);
 }
 
 TP_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *mh, int flags)
 {
     RESOLVED();
-    return wr(real.sendmsg(fd, mh, flags), fd, flags);
+    return tp_sc_wr(real.sendmsg(fd, mh, flags), fd, flags);
 }
 
 /* A TCP socket ignores sendto's address once connected (and a fresh one
@@ -437,6 +418,6 @@ sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, 
 {
     RESOLVED();
     if (sa != NULL && tp_sc_is_ours(fd))
-        return wr(real.sendto(fd, buf, n, flags, NULL, 0), fd, flags);
-    return wr(real.sendto(fd, buf, n, flags, sa, len), fd, flags);
+        return tp_sc_wr(real.sendto(fd, buf, n, flags, NULL, 0), fd, flags);
+    return tp_sc_wr(real.sendto(fd, buf, n, flags, sa, len), fd, flags);
 }

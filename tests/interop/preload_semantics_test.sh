@@ -21,35 +21,9 @@ sock_enter_ns 180 "$@"
 sock_need python3 setpriv timeout ss
 lib=$(cd "$(dirname "$0")/lib" && pwd)
 
-# The kernel's echo server: echoes each connection until EOF, then closes;
-# port 9101 holds connections and logs how each one ended; port 9102's
-# accept queue fills with one connection, then SYNs go unanswered.
-cat >"$tmp/kpeer.py" <<'PY'
-import socket, sys, threading
-def echo(c):
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        c.sendall(b)
-    c.close()
-def hold(c, log):
-    try:
-        b = c.recv(1)
-        how = "eof" if not b else "data"
-    except ConnectionResetError:
-        how = "reset"
-    with open(log, "a") as f: f.write(how + "\n")
-def serve(port, fn, *a):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((sys.argv[1], port)); s.listen(64)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=fn, args=(c,) + a, daemon=True).start()
-threading.Thread(target=serve, args=(9101, hold, sys.argv[2]), daemon=True).start()
-full = socket.socket(); full.bind((sys.argv[1], 9102)); full.listen(0)   # never accepts
-serve(9100, echo)
-PY
-timeout 150 python3 "$tmp/kpeer.py" $KADDR "$tmp/hold.log" &
+# The kernel's peer (lib/kpeer.py): echo on 9100, 9101 logs how each
+# connection ended, 9102 never accepts.
+timeout 150 python3 "$lib/kpeer.py" $KADDR --hold-log "$tmp/hold.log" &
 sock_pids+=($!)
 sock_wait_kernel_listen 9100
 sock_wait_kernel_listen 9101

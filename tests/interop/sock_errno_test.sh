@@ -15,27 +15,10 @@ sock_need python3 timeout ss diff
 prog=$TAPIR_BIN/../tests/sock_errno
 [ -x "$prog" ] || fail "no $prog (build the tree)"
 
-# The kernel's peer: echo on 9100, nothing on 9101, and 9102 whose accept
-# queue holds one connection that nobody accepts (SYNs go unanswered).
-cat >"$tmp/kpeer.py" <<'PY'
-import socket, sys, threading
-a = sys.argv[1]
-def echo(c):
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        c.sendall(b)
-    c.close()
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((a, 9100)); s.listen(64)
-full = socket.socket(); full.bind((a, 9102)); full.listen(0)
-held = socket.create_connection((a, 9102))
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=echo, args=(c,), daemon=True).start()
-PY
+# The kernel's peer (lib/kpeer.py): echo on 9100, nothing on 9101, and
+# 9102 whose accept queue is full (SYNs go unanswered).
 sock_start_tapird
-timeout 100 python3 "$tmp/kpeer.py" $KADDR &
+timeout 100 python3 "$(dirname "$0")/lib/kpeer.py" $KADDR --fill &
 sock_pids+=($!)
 sock_wait_kernel_listen 9100
 sock_wait_kernel_listen 9102
