@@ -98,6 +98,15 @@ struct tapir_time tapir_stack_poll(struct tapir_stack *st, struct tapir_time now
 const struct tapir_config *tapir_stack_config(const struct tapir_stack *st);
 
 /*
+ * Change the TCP settings of a running stack, as a sysctl would: buffer
+ * sizes, keepalive and option defaults apply to sockets created afterwards,
+ * the rest (timers' bounds, the RFC 5961 switches, rate limits) to what
+ * happens from now on.  tcp is copied.  -EINVAL if it is invalid or
+ * changes max_socks (the tables are sized at creation).
+ */
+int tapir_stack_set_tcp_config(struct tapir_stack *st, const struct tapir_tcp_config *tcp);
+
+/*
  * Counters.  Each has a stable name (lined up with Linux nstat where a
  * counterpart exists, "Tapir..." otherwise) and a one-line description.
  * Indices run from 0 to tapir_stats_count() - 1 and may change between

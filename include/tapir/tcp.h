@@ -65,6 +65,19 @@ struct tapir_tcp_config {
     uint32_t challenge_ack_per_sec; /* RFC 5961 7: rate limit */
     uint16_t ephemeral_lo;          /* RFC 6056 range */
     uint16_t ephemeral_hi;
+    /* Keepalive defaults for new sockets (RFC 9293 3.8.4; TCP_KEEPIDLE,
+     * TCP_KEEPINTVL, TCP_KEEPCNT change them per socket).  0: 7200 s,
+     * 75 s and 9 probes (Linux's; FreeBSD counts 8). */
+    uint32_t keepidle_s;
+    uint32_t keepintvl_s;
+    uint32_t keepcnt;
+    /* Older behaviours some peers and test suites expect; each is off by
+     * default, which is the RFC behaviour (docs/conformance.md maps them
+     * to FreeBSD's sysctls). */
+    bool rst_in_window;             /* RFC 5961 3.2 off: any in-window RST resets (RFC 793) */
+    bool syn_in_window;             /* RFC 5961 4.2 off: an in-window SYN resets (RFC 793) */
+    bool synfin_as_syn;             /* take SYN+FIN as a SYN (its FIN ignored); else dropped */
+    bool icmp_soft_only;            /* ICMP errors never abort a SYN-SENT connection */
     /* Extensions, each offered on our SYNs and accepted on the peer's when
      * on (tapir_config_default() turns them all on); off, the stack
      * behaves as if it had never heard of them. */

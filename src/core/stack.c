@@ -124,6 +124,19 @@ tapir_stack_config(const struct tapir_stack *st)
     return &st->cfg;
 }
 
+int
+tapir_stack_set_tcp_config(struct tapir_stack *st, const struct tapir_tcp_config *tcp)
+{
+    struct tapir_config cfg = st->cfg;
+
+    cfg.tcp = *tcp;
+    if (tcp->max_socks != st->cfg.tcp.max_socks || config_check(&cfg) != 0)
+        return -EINVAL;
+    st->cfg.tcp = *tcp;
+    tp_tcp_config_changed(st);
+    return 0;
+}
+
 size_t
 tapir_stats_count(void)
 {

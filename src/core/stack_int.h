@@ -102,5 +102,8 @@ void tp_tcp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir
 void tp_tcp_icmp_error(struct tapir_stack *st, const struct tp_icmp *m,
     const struct tp_ipv4 *qip, const uint8_t *l4, size_t l4_len, struct tapir_time now);
 struct tapir_time tp_tcp_poll(struct tapir_stack *st, struct tapir_time now);
+/* st->cfg.tcp changed (tapir_stack_set_tcp_config): refresh what was
+ * derived from it at creation. */
+void tp_tcp_config_changed(struct tapir_stack *st);
 
 #endif

@@ -5,8 +5,9 @@
  * Called by ip.c through tp_tcp_input().  Each RFC step is a function that
  * returns a verdict; tp_tcp_input() turns verdicts into actions in one
  * switch.  Replies are sent through tcp_output.c after the steps ran.
- * Not implemented: URG (ignored), the security/compartment check, data on
- * a SYN (dropped and counted: the peer sends it again once synchronized).
+ * Not implemented: URG (ignored), the security/compartment check.  Data on
+ * a SYN in LISTEN is dropped and counted (the peer sends it again once
+ * synchronized); in SYN-SENT it is kept (3.10.7.3).
  */
 #include <errno.h>
 #include <string.h>
@@ -39,6 +40,10 @@ has(const struct seg_ctx *c, uint8_t f)
 {
     return (c->h.flags & f) != 0;
 }
+
+static enum seg_verdict process_text(struct tp_tcb *tcb, struct seg_ctx *c);
+static enum seg_verdict check_fin(struct tp_tcb *tcb, struct seg_ctx *c);
+static void schedule_ack(struct tp_tcb *tcb, struct tapir_time now);
 
 /* ---- bad input ---- */
 
@@ -198,8 +203,49 @@ take_rtt_sample(struct tp_tcb *tcb, uint32_t ack, struct tapir_time now)
     }
 }
 
+/* RFC 9293 3.10.7.3, fifth, our SYN acknowledged: "If there are other
+ * controls or text in the segment, then continue processing at the sixth
+ * step" -- the text after the SYN is delivered and acknowledged now. */
 static enum seg_verdict
-syn_sent_input(struct tp_tcb *tcb, const struct seg_ctx *c)
+syn_ack_text(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    enum seg_verdict v;
+
+    c->h.flags &= (uint8_t)~TP_TCP_SYN;
+    c->seq++;
+    c->len--;
+    if (c->len == 0)
+        return SEG_DROP;
+    if ((v = process_text(tcb, c)) != SEG_CONTINUE)
+        return v;
+    v = check_fin(tcb, c);
+    return v == SEG_CONTINUE ? SEG_DROP : v;
+}
+
+/* The same step, simultaneous open: the text is "queued for processing
+ * after the ESTABLISHED state has been reached".  It waits in the
+ * reassembly queue at RCV.NXT (unacknowledged: the SYN,ACK acknowledges
+ * the SYN alone) and joins the stream when our SYN is acknowledged. */
+static void
+hold_syn_text(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    uint32_t n = (uint32_t)c->h.payload_len, room;
+
+    if (n == 0)
+        return;
+    room = tcb->rcv.buf != NULL ? tp_ring_free(&tcb->rcv) : 0;
+    if (room > tcb->st->cfg.tcp.reass_max_bytes)
+        room = tcb->st->cfg.tcp.reass_max_bytes;
+    if (n > room) {
+        tp_stat_add(tcb->st, TP_STAT_TCP_EXT_SYN_DATA_DROP, n - room);
+        n = room;
+    }
+    if (n > 0)
+        tp_reass_insert(tcb, tcb->rcv_nxt, c->h.payload, n);
+}
+
+static enum seg_verdict
+syn_sent_input(struct tp_tcb *tcb, struct seg_ctx *c)
 {
     bool ack_ok = false;
 
@@ -217,7 +263,6 @@ syn_sent_input(struct tp_tcb *tcb, const struct seg_ctx *c)
     }
     if (!has(c, TP_TCP_SYN))                        /* fourth */
         return SEG_DROP;
-    drop_syn_data(tcb->st, c);
     syn_received_init(tcb, c);
     tcb->snd_wl2 = c->h.ack;
     if (ack_ok) {
@@ -228,12 +273,13 @@ syn_sent_input(struct tp_tcb *tcb, const struct seg_ctx *c)
         established(tcb, c->now);
         tcb->ack_now = true;
         tp_tcb_notify(tcb, TAPIR_EV_WRITABLE);
-        return SEG_DROP;            /* the ACK goes out from output */
+        return syn_ack_text(tcb, c);        /* the ACK goes out from output */
     }
     /* Simultaneous open (MUST-10): SYN,ACK <SEQ=ISS><ACK=RCV.NXT>. */
     tcb->from_listen = false;
     tp_tcb_set_state(tcb, TAPIR_TCP_SYN_RECEIVED);
     tcb->snd_nxt = tcb->iss;
+    hold_syn_text(tcb, c);
     return SEG_DROP;
 }
 
@@ -293,7 +339,9 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
 }
 
 /* Second: RFC 5961 3.2 -- only an exact RST resets; in-window ones get a
- * challenge ACK.  TIME-WAIT ignores RSTs (RFC 1337). */
+ * challenge ACK (unless cfg.tcp.rst_in_window turns RFC 5961 off: then any
+ * RST that passed the acceptability test resets, as in RFC 793).
+ * TIME-WAIT ignores RSTs (RFC 1337). */
 static enum seg_verdict
 check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
@@ -306,7 +354,7 @@ check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
         tp_stat_inc(st, TP_STAT_TCP_EXT_RST_IN_TW);
         return SEG_DROP;
     }
-    if (c->seq != tcb->rcv_nxt)
+    if (c->seq != tcb->rcv_nxt && !st->cfg.tcp.rst_in_window)
         return SEG_DROP_CHALLENGE;
     switch (tcb->state) {
     case TAPIR_TCP_SYN_RECEIVED:
@@ -341,14 +389,25 @@ check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
 }
 
 /* Fourth: RFC 5961 4.2 -- a SYN in a synchronized state gets a challenge
- * ACK (SYN-RECEIVED included: a retransmitted SYN was handled before). */
+ * ACK (SYN-RECEIVED included: a retransmitted SYN was handled before).
+ * With cfg.tcp.syn_in_window (RFC 5961 off), RFC 793's rule instead: a SYN
+ * in the window is an error, answered with a reset that ends the
+ * connection (the segment passed the acceptability test, so it is). */
 static enum seg_verdict
 check_syn(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
-    (void)tcb;
+    struct tapir_stack *st = tcb->st;
+
     if (!has(c, TP_TCP_SYN))
         return SEG_CONTINUE;
-    return SEG_DROP_CHALLENGE;
+    if (!st->cfg.tcp.syn_in_window || tcb->state == TAPIR_TCP_SYN_RECEIVED)
+        return SEG_DROP_CHALLENGE;
+    if (tcb->state == TAPIR_TCP_ESTABLISHED || tcb->state == TAPIR_TCP_CLOSE_WAIT)
+        tp_stat_inc(st, TP_STAT_TCP_ESTAB_RESETS);
+    tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_max,
+        tcb->rcv_nxt, true);
+    tp_tcb_closed(tcb, -ECONNRESET);
+    return SEG_GONE;
 }
 
 /* Fifth, for SYN-RECEIVED: the ACK of our SYN completes the handshake. */
@@ -377,6 +436,12 @@ ack_syn_received(struct tp_tcb *tcb, const struct seg_ctx *c)
         tp_tcp_child_established(tcb);
     else
         tp_tcb_notify(tcb, TAPIR_EV_WRITABLE);
+    if (tcb->reass.n > 0 && tcb->reass.blk[0].left == tcb->rcv_nxt) {
+        /* The text a simultaneous-open SYN carried (hold_syn_text). */
+        tcb->bytes_received += tp_reass_pull(tcb);
+        tp_tcb_notify(tcb, TAPIR_EV_READABLE);
+        schedule_ack(tcb, c->now);
+    }
     return SEG_CONTINUE;
 }
 
@@ -729,6 +794,18 @@ time_wait_reuse(struct tp_tcb *tcb, const struct seg_ctx *c)
     return true;
 }
 
+/* cfg.tcp.synfin_as_syn: a SYN+FIN is taken as the SYN alone (its FIN
+ * forgotten), where by default flags_are_legal() has it dropped. */
+static void
+synfin_as_syn(struct seg_ctx *c)
+{
+    if (!has(c, TP_TCP_SYN) || !has(c, TP_TCP_FIN))
+        return;
+    c->h.flags &= (uint8_t)~TP_TCP_FIN;
+    c->fin = false;
+    c->len--;
+}
+
 static int
 parse_segment(struct tapir_stack *st, const struct tp_ipv4 *ip, struct seg_ctx *c)
 {
@@ -812,6 +889,8 @@ tp_tcp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time
         tcb = NULL;
     if (tcb == NULL)
         tcb = tp_tcp_lookup_listener(st, ip->dst, c.h.dst_port);
+    if (tcb != NULL && st->cfg.tcp.synfin_as_syn)
+        synfin_as_syn(&c);
     if (!flags_are_legal(c.h.flags))
         tp_stat_inc(st, TP_STAT_TCP_EXT_BAD_FLAGS);
     if (tcb == NULL) {

@@ -260,7 +260,8 @@ int tp_ring_iov(const struct tp_ring *r, uint32_t off, uint32_t len, struct tapi
 
 /* tcp_reass.c */
 void tp_reass_init(struct tp_reass *q);
-/* Hold data[0..len) (borrowed), which starts at seq > RCV.NXT and fits the
+/* Hold data[0..len) (borrowed), which starts at seq > RCV.NXT (or at
+ * RCV.NXT, for the text of a SYN in SYN-RECEIVED) and fits the
  * ring's free space: copied into the ring at its offset and recorded as a
  * block.  Returns false, counted, if no block is left to record it. */
 bool tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);

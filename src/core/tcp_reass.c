@@ -65,7 +65,7 @@ tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t 
     uint32_t off = seq - tcb->rcv_nxt;
     bool overlaps = false;
 
-    TP_ASSERT(tp_seq_gt(seq, tcb->rcv_nxt));
+    TP_ASSERT(tp_seq_geq(seq, tcb->rcv_nxt));
     if (len == 0)
         return true;
     for (uint8_t i = 0; i < q->n; i++)

@@ -177,6 +177,16 @@ tp_tcp_init(struct tapir_stack *st)
 }
 
 void
+tp_tcp_config_changed(struct tapir_stack *st)
+{
+    struct tp_ratelimit *rl = &st->tcp->challenge_rl;
+
+    rl->per_sec = st->cfg.tcp.challenge_ack_per_sec;
+    if (rl->per_sec != 0 && rl->tokens > rl->per_sec)
+        rl->tokens = rl->per_sec;
+}
+
+void
 tp_tcp_fini(struct tapir_stack *st)
 {
     struct tp_tcp *tcp = st->tcp;
@@ -241,9 +251,9 @@ tp_tcb_alloc(struct tapir_stack *st)
     tcb->timer_at = TAPIR_TIME_NEVER;
     tcb->sndbuf_cap = st->cfg.tcp.sndbuf;
     tcb->rcvbuf_cap = st->cfg.tcp.rcvbuf;
-    tcb->keepidle_s = 7200;
-    tcb->keepintvl_s = 75;
-    tcb->keepcnt = 9;
+    tcb->keepidle_s = st->cfg.tcp.keepidle_s ? st->cfg.tcp.keepidle_s : 7200;
+    tcb->keepintvl_s = st->cfg.tcp.keepintvl_s ? st->cfg.tcp.keepintvl_s : 75;
+    tcb->keepcnt = st->cfg.tcp.keepcnt ? st->cfg.tcp.keepcnt : 9;
     tcb->cc = st->cfg.tcp.cc < TAPIR_TCP_CC_COUNT ? (enum tp_cc_algo)st->cfg.tcp.cc : TP_CC_RENO;
     tp_reass_init(&tcb->reass);
     tp_tcb_init_rto(tcb);

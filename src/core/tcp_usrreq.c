@@ -592,6 +592,16 @@ tp_tcp_poll(struct tapir_stack *st, struct tapir_time now)
 
 /* ---- ICMP errors (RFC 1122 4.2.3.9, RFC 5927) ---- */
 
+/*
+ * The errno an ICMP error stands for, and whether it ends a connection
+ * attempt ("hard").  RFC 1122 names port and protocol unreachable hard.
+ * Like Linux and FreeBSD we also end an attempt on net or host unreachable
+ * and on TTL exceeded in transit: RFC 5461 describes this widely used
+ * departure from MUST-56 (the SYN will not get through, so fail fast);
+ * once established, every error is soft.  The administratively prohibited
+ * codes (RFC 1812 5.2.7.1) say a filter refused us: ECONNREFUSED, as on
+ * FreeBSD (Linux says ENETUNREACH or EHOSTUNREACH; RFC 1122 fixes no errno).
+ */
 static int
 icmp_errno(const struct tp_icmp *m, bool *hard)
 {
@@ -600,15 +610,15 @@ icmp_errno(const struct tp_icmp *m, bool *hard)
         switch (m->code) {
         case TP_ICMP_UNREACH_PORT:
         case TP_ICMP_UNREACH_PROTO:
+        case TP_ICMP_UNREACH_NET_PROHIB:
+        case TP_ICMP_UNREACH_HOST_PROHIB:
+        case TP_ICMP_UNREACH_ADMIN_PROHIB:
             *hard = true;
             return -ECONNREFUSED;
         case TP_ICMP_UNREACH_NET:
-        case TP_ICMP_UNREACH_NET_PROHIB:
             *hard = true;
             return -ENETUNREACH;
         case TP_ICMP_UNREACH_HOST:
-        case TP_ICMP_UNREACH_HOST_PROHIB:
-        case TP_ICMP_UNREACH_ADMIN_PROHIB:
             *hard = true;
             return -EHOSTUNREACH;
         default:
@@ -617,7 +627,9 @@ icmp_errno(const struct tp_icmp *m, bool *hard)
     }
     if (m->type == TP_ICMP_PARAM_PROBLEM)
         return -EPROTO;
-    return -EHOSTUNREACH;           /* time exceeded and the rest: soft */
+    if (m->type == TP_ICMP_TIME_EXCEEDED && m->code == 0)
+        *hard = true;               /* TTL exceeded in transit: a loop, or too far */
+    return -EHOSTUNREACH;           /* reassembly time exceeded and the rest: soft */
 }
 
 /* RFC 1191: frag-needed lowers the MSS; retransmit what was too big. */
@@ -669,7 +681,8 @@ tp_tcp_icmp_error(struct tapir_stack *st, const struct tp_icmp *m, const struct 
         return;
     }
     err = icmp_errno(m, &hard);
-    if (hard && tcb->state == TAPIR_TCP_SYN_SENT) {
+    /* cfg.tcp.icmp_soft_only: every error is soft (FreeBSD icmp_may_rst=0). */
+    if (hard && tcb->state == TAPIR_TCP_SYN_SENT && !st->cfg.tcp.icmp_soft_only) {
         tp_stat_inc(st, TP_STAT_TCP_ATTEMPT_FAILS);
         tp_tcb_closed(tcb, err);
         return;

@@ -2,7 +2,9 @@
  * tests/pktdrill/run_cmd.c -- backtick commands and %{ }% snippets.
  *
  * No shell runs.  `sysctl -w KNOB=V` lines set the stack's configuration
- * (the table below; docs/conformance.md explains each row), `sockstat ...
+ * (the table below; docs/conformance.md explains each row), before the
+ * stack exists or, for its TCP settings, while it runs
+ * (tapir_stack_set_tcp_config()), `sockstat ...
  * | grep -c STATE | grep N` counts connections through tapir_tcp_snapshot(),
  * `tcpdrop -s STATE` aborts them, and `%{ assert tcpi_X == Y }%` compares
  * tapir_tcp_info() of the connection under test.  Anything else fails the
@@ -22,6 +24,8 @@
 enum knob_kind {
     KNOB_CFG,                       /* sets a uint32_t field of struct tapir_config */
     KNOB_CFG_BOOL,                  /* sets one or two bool fields (off2: SIZE_MAX if one) */
+    KNOB_CFG_NOT,                   /* sets a bool field to value == 0 */
+    KNOB_CFG_MS_S,                  /* sets a uint32_t field in seconds from milliseconds */
     KNOB_FIXED,                     /* tapir's fixed behaviour equals value 'fixed' */
     KNOB_IGNORED,                   /* no meaning for a fresh stack in virtual time */
 };
@@ -37,6 +41,8 @@ struct knob {
 
 #define CFG(field) KNOB_CFG, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
 #define CFG_BOOL(f1, f2) KNOB_CFG_BOOL, offsetof(struct tapir_config, f1), 0, NULL, (f2)
+#define CFG_NOT(field) KNOB_CFG_NOT, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
+#define CFG_MS_S(field) KNOB_CFG_MS_S, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
 #define FIXED(v, what) KNOB_FIXED, 0, (v), (what), SIZE_MAX
 #define IGNORED KNOB_IGNORED, 0, 0, NULL, SIZE_MAX
 
@@ -58,14 +64,14 @@ static const struct knob knobs[] = {
 #endif
     { "net.inet.tcp.ecn.enable", FIXED(2, "tapir does not implement ECN") },
     { "net.inet.tcp.blackhole", FIXED(0, "tapir always answers closed ports with RST") },
-    { "net.inet.tcp.insecure_rst", FIXED(0, "tapir always applies RFC 5961 to RST") },
-    { "net.inet.tcp.insecure_syn", FIXED(0, "tapir always applies RFC 5961 to SYN") },
-    { "net.inet.tcp.drop_synfin", FIXED(1, "tapir drops SYN+FIN segments") },
+    { "net.inet.tcp.insecure_rst", CFG_BOOL(tcp.rst_in_window, SIZE_MAX) },
+    { "net.inet.tcp.insecure_syn", CFG_BOOL(tcp.syn_in_window, SIZE_MAX) },
+    { "net.inet.tcp.drop_synfin", CFG_NOT(tcp.synfin_as_syn) },
     { "net.inet.tcp.rexmit_drop_options", FIXED(0, "tapir keeps options in SYN retransmissions") },
-    { "net.inet.tcp.icmp_may_rst", FIXED(1, "ICMP hard errors may abort a SYN-SENT connection") },
-    { "net.inet.tcp.keepidle", FIXED(7200000, "tapir's keepalive idle default is 2 h") },
-    { "net.inet.tcp.keepintvl", FIXED(75000, "tapir's keepalive interval default is 75 s") },
-    { "net.inet.tcp.keepcnt", FIXED(9, "tapir's keepalive probe count default is 9") },
+    { "net.inet.tcp.icmp_may_rst", CFG_NOT(tcp.icmp_soft_only) },
+    { "net.inet.tcp.keepidle", CFG_MS_S(tcp.keepidle_s) },
+    { "net.inet.tcp.keepintvl", CFG_MS_S(tcp.keepintvl_s) },
+    { "net.inet.tcp.keepcnt", CFG(tcp.keepcnt) },
     { "net.inet.tcp.keepinit", FIXED(-1, "tapir bounds connection setup by SYN retries") },
     { "net.inet.tcp.delacktime", FIXED(40, "tapir's delayed-ACK time is a fixed 40 ms") },
     { "net.inet.tcp.syncookies", FIXED(0, "tapir has no SYN cookies") },
@@ -81,19 +87,41 @@ find_knob(const char *name)
     return NULL;
 }
 
+/* Set a knob's field(s) in r->cfg; once the stack runs, hand its TCP
+ * settings over as a sysctl would (anything else is only noted). */
 static int
-set_bools(struct pd_run *r, const struct knob *k, const char *name, long value)
+set_field(struct pd_run *r, const struct knob *k, const char *name, long value)
 {
-    bool *f1 = (bool *)(void *)((char *)&r->cfg + k->off);
-    bool *f2 = k->off2 == SIZE_MAX ? f1 : (bool *)(void *)((char *)&r->cfg + k->off2);
+    struct tapir_config old = r->cfg;
+    char *f1 = (char *)&r->cfg + k->off;
+    bool in_tcp = k->off >= offsetof(struct tapir_config, tcp)
+        && k->off < offsetof(struct tapir_config, tcp) + sizeof(r->cfg.tcp);
 
-    if (*f1 == (value != 0) && *f2 == (value != 0))
-        return 0;
-    if (r->st) {
-        pd_note(r, "%s=%ld (set after the stack started)", name, value);
-        return 0;
+    switch (k->kind) {
+    case KNOB_CFG:
+        *(uint32_t *)(void *)f1 = (uint32_t)value;
+        break;
+    case KNOB_CFG_MS_S:
+        *(uint32_t *)(void *)f1 = (uint32_t)((value + 999) / 1000);
+        break;
+    case KNOB_CFG_NOT:
+        *(bool *)(void *)f1 = value == 0;
+        break;
+    case KNOB_CFG_BOOL:
+        *(bool *)(void *)f1 = value != 0;
+        if (k->off2 != SIZE_MAX)
+            *(bool *)(void *)((char *)&r->cfg + k->off2) = value != 0;
+        break;
+    case KNOB_FIXED:
+    case KNOB_IGNORED:
+        break;
     }
-    *f1 = *f2 = value != 0;
+    if (!r->st || memcmp(&old, &r->cfg, sizeof(old)) == 0)
+        return 0;
+    if (!in_tcp || tapir_stack_set_tcp_config(r->st, &r->cfg.tcp) != 0) {
+        r->cfg = old;
+        pd_note(r, "%s=%ld (set after the stack started)", name, value);
+    }
     return 0;
 }
 
@@ -103,7 +131,6 @@ do_sysctl(struct pd_run *r, const char *arg)
     char name[128];
     long value;
     const struct knob *k;
-    uint32_t *field;
 
     if (sscanf(arg, "%127[^=]=%ld", name, &value) != 2)
         return pd_fail(r, "sysctl: expected -w NAME=VALUE");
@@ -118,16 +145,7 @@ do_sysctl(struct pd_run *r, const char *arg)
             pd_note(r, "%s=%ld (%s)", name, value, k->what);
         return 0;
     }
-    if (k->kind == KNOB_CFG_BOOL)
-        return set_bools(r, k, name, value);
-    field = (uint32_t *)(void *)((char *)&r->cfg + k->off);
-    if (*field == (uint32_t)value)
-        return 0;
-    if (r->st)
-        pd_note(r, "%s=%ld (set after the stack started)", name, value);
-    else
-        *field = (uint32_t)value;
-    return 0;
+    return set_field(r, k, name, value);
 }
 
 /* ---- state queries --------------------------------------------------------------- */

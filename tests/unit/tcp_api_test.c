@@ -269,6 +269,47 @@ small_receive_buffer_limits_the_window(void **state)
     th_drain(h);
 }
 
+/* cfg.tcp's keepalive defaults reach new sockets; changing them in a
+ * running stack (tapir_stack_set_tcp_config) reaches sockets created
+ * after, not before; max_socks cannot change and a bad setting is refused
+ * whole. */
+static void
+tcp_settings_change_while_running(void **state)
+{
+    struct th *h = *state;
+    struct tapir_tcp_config tcp = tapir_stack_config(h->st)->tcp;
+    int a = tapir_tcp_socket(h->st), b, v;
+
+    assert_int_equal(tapir_tcp_getsockopt(h->st, a, TAPIR_TCP_KEEPIDLE, &v), 0);
+    assert_int_equal(v, 7200);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, a, TAPIR_TCP_KEEPINTVL, &v), 0);
+    assert_int_equal(v, 75);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, a, TAPIR_TCP_KEEPCNT, &v), 0);
+    assert_int_equal(v, 9);
+    tcp.keepidle_s = 15;
+    tcp.keepintvl_s = 5;
+    tcp.keepcnt = 8;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), 0);
+    b = tapir_tcp_socket(h->st);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, b, TAPIR_TCP_KEEPIDLE, &v), 0);
+    assert_int_equal(v, 15);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, b, TAPIR_TCP_KEEPINTVL, &v), 0);
+    assert_int_equal(v, 5);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, b, TAPIR_TCP_KEEPCNT, &v), 0);
+    assert_int_equal(v, 8);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, a, TAPIR_TCP_KEEPCNT, &v), 0);
+    assert_int_equal(v, 9);                                 /* set before: unchanged */
+    tcp.max_socks++;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), -EINVAL);
+    tcp.max_socks--;
+    tcp.rto_min_ms = 0;
+    tcp.keepcnt = 3;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), -EINVAL);
+    assert_int_equal(tapir_stack_config(h->st)->tcp.keepcnt, 8);
+    tapir_tcp_close(h->st, a);
+    tapir_tcp_close(h->st, b);
+}
+
 int
 main(void)
 {
@@ -281,6 +322,7 @@ main(void)
         T(readiness_and_events_follow_the_connection),
         T(info_and_snapshot_describe_connections),
         T(options_are_checked),
+        T(tcp_settings_change_while_running),
         T(small_receive_buffer_limits_the_window),
     };
 

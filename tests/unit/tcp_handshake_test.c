@@ -1,7 +1,8 @@
 /*
  * tests/unit/tcp_handshake_test.c -- opening connections (RFC 9293 3.5):
  * simultaneous open (MUST-10), SYN-RECEIVED's origin (MUST-11), listen
- * queues, MSS (MUST-15), data on a SYN, simultaneous close.
+ * queues, MSS (MUST-15), data on a SYN (dropped in LISTEN, kept in
+ * SYN-SENT: 3.10.7.3), SYN+FIN, simultaneous close.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -237,6 +238,9 @@ embryos_hold_no_buffers(void **state)
     assert_int_equal(th_nsocks(h), 0);
 }
 
+/* In LISTEN the text of a SYN is dropped (3.10.7.2 would queue it; the
+ * embryo holds no buffers, so a SYN flood costs no memory), counted, and
+ * left unacknowledged: the peer sends it again. */
 static void
 data_on_syn_is_dropped_and_counted(void **state)
 {
@@ -256,6 +260,107 @@ data_on_syn_is_dropped_and_counted(void **state)
     assert_int_equal(th_stat(h, "TapirTcpSynDataDropped"), 3);
     tapir_tcp_close(h->st, l);
     th_drain(h);
+}
+
+/* Connect; returns the socket, our ISS in *iss, SYN sent. */
+static int
+connecting(struct th *h, uint32_t *iss)
+{
+    struct tapir_sockaddr me;
+    int s = tapir_tcp_socket(h->st);
+
+    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
+    tapir_tcp_getsockname(h->st, s, &me);
+    h->lport = me.port;
+    h->rport = 6000;
+    th_poll(h);
+    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    *iss = h->last.seq;
+    return s;
+}
+
+/* RFC 9293 3.10.7.3: text on the SYN,ACK that completes our open is
+ * processed (sixth step on): delivered and acknowledged at once. */
+static void
+data_on_syn_ack_is_delivered(void **state)
+{
+    struct th *h = *state;
+    struct th_seg syn = { 0 };
+    char buf[8];
+    uint32_t iss;
+    int s = connecting(h, &iss);
+
+    syn.flags = S | A;
+    syn.seq = 300;
+    syn.ack = iss + 1;
+    syn.win = 65535;
+    syn.data = "abc";
+    syn.len = 3;
+    th_inject(h, &syn);
+    th_expect(h, A, iss + 1, 304, TH_ANY, 0);
+    th_expect_none(h);
+    assert_int_equal(th_state(h, s), TAPIR_TCP_ESTABLISHED);
+    assert_int_equal(tapir_tcp_recv(h->st, s, buf, sizeof(buf), 0), 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(th_stat(h, "TapirTcpSynDataDropped"), 0);
+    tapir_tcp_abort(h->st, s);
+    th_expect(h, R | A, iss + 1, 304, TH_ANY, 0);
+}
+
+/* The same step in a simultaneous open: the SYN's text is "queued for
+ * processing after the ESTABLISHED state has been reached" -- not
+ * acknowledged by our SYN,ACK, not readable in SYN-RECEIVED, readable
+ * (and acknowledged) once the peer acknowledges our SYN. */
+static void
+data_on_syn_in_syn_sent_waits_for_established(void **state)
+{
+    struct th *h = *state;
+    struct th_seg syn = { 0 };
+    char buf[8];
+    uint32_t iss;
+    int s = connecting(h, &iss);
+
+    syn.flags = S;
+    syn.seq = 300;
+    syn.win = 65535;
+    syn.data = "abc";
+    syn.len = 3;
+    th_inject(h, &syn);
+    th_expect(h, S | A, iss, 301, TH_ANY, 0);
+    assert_int_equal(th_state(h, s), TAPIR_TCP_SYN_RECEIVED);
+    assert_int_equal(tapir_tcp_recv(h->st, s, buf, sizeof(buf), 0), -EAGAIN);
+    th_send(h, A, 304, iss + 1, 65535, NULL, 0);
+    th_expect_none(h);                                  /* the ACK is delayed */
+    assert_int_equal(th_state(h, s), TAPIR_TCP_ESTABLISHED);
+    assert_int_equal(tapir_tcp_recv(h->st, s, buf, sizeof(buf), 0), 3);
+    assert_memory_equal(buf, "abc", 3);
+    th_advance_ms(h, 40);
+    th_expect(h, A, iss + 1, 304, TH_ANY, 0);
+    tapir_tcp_abort(h->st, s);
+    th_expect(h, R | A, iss + 1, 304, TH_ANY, 0);
+}
+
+/* SYN+FIN is dropped; with cfg.tcp.synfin_as_syn it is taken as a SYN
+ * whose FIN (and, in LISTEN, text) is forgotten. */
+static void
+synfin_is_dropped_unless_taken_as_syn(void **state)
+{
+    struct th *h = *state;
+    struct tapir_tcp_config tcp = tapir_stack_config(h->st)->tcp;
+    int l = tapir_tcp_socket(h->st);
+
+    tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 });
+    tapir_tcp_listen(h->st, l, 4);
+    th_send(h, S | F, 17, 0, 65535, "abc", 3);
+    th_expect_none(h);
+    assert_int_equal(th_stat(h, "TapirTcpInBadFlags"), 1);
+    tcp.synfin_as_syn = true;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), 0);
+    th_send(h, S | F, 17, 0, 65535, "abc", 3);
+    th_expect(h, S | A, TH_ANY, 18, TH_ANY, 0);
+    assert_int_equal(th_nsocks(h), 2);
+    tapir_tcp_close(h->st, l);
+    th_expect(h, R | A, TH_ANY, 18, TH_ANY, 0);
 }
 
 /* Open a connection whose peer announced mss (or none); returns it. */
@@ -404,6 +509,9 @@ main(void)
         T(listen_queues_are_bounded_and_counted),
         T(embryos_hold_no_buffers),
         T(data_on_syn_is_dropped_and_counted),
+        T(data_on_syn_ack_is_delivered),
+        T(data_on_syn_in_syn_sent_waits_for_established),
+        T(synfin_is_dropped_unless_taken_as_syn),
         T(segments_follow_the_peer_mss),
         T(nagle_holds_a_short_segment_until_the_ack),
         T(simultaneous_close_goes_through_closing),

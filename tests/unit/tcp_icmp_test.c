@@ -1,6 +1,7 @@
 /*
  * tests/unit/tcp_icmp_test.c -- ICMP errors for connections (RFC 1122
- * 4.2.3.9, RFC 5927): hard errors abort a connect with the right errno,
+ * 4.2.3.9, RFC 5461, RFC 5927): hard errors abort a connect with the right errno
+ * (unless cfg.tcp.icmp_soft_only),
  * soft errors are kept and reported on timeout, quoted sequence numbers
  * are checked, frag-needed lowers the MSS (RFC 1191).
  */
@@ -62,7 +63,9 @@ hard_errors_abort_the_connect(void **state)
         { TP_ICMP_UNREACH_PROTO, -ECONNREFUSED },
         { TP_ICMP_UNREACH_HOST, -EHOSTUNREACH },
         { TP_ICMP_UNREACH_NET, -ENETUNREACH },
-        { TP_ICMP_UNREACH_ADMIN_PROHIB, -EHOSTUNREACH },
+        { TP_ICMP_UNREACH_ADMIN_PROHIB, -ECONNREFUSED },    /* a filter refused us */
+        { TP_ICMP_UNREACH_NET_PROHIB, -ECONNREFUSED },
+        { TP_ICMP_UNREACH_HOST_PROHIB, -ECONNREFUSED },
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -78,8 +81,50 @@ hard_errors_abort_the_connect(void **state)
         assert_int_equal(tapir_tcp_error(h->st, s), 0);             /* cleared */
         tapir_tcp_close(h->st, s);
     }
-    assert_int_equal(th_stat(h, "TcpAttemptFails"), 5);
+    assert_int_equal(th_stat(h, "TcpAttemptFails"), 7);
     th_expect_none(h);
+}
+
+/* RFC 5461: TTL exceeded in transit ends a connection attempt as net and
+ * host unreachable do (the SYN will not get through). */
+static void
+ttl_exceeded_aborts_the_connect(void **state)
+{
+    struct th *h = *state;
+    uint32_t iss;
+    int s = connecting(h, &iss);
+
+    th_inject_icmp(h, TP_ICMP_TIME_EXCEEDED, 0, 0, iss);
+    assert_int_equal(th_state(h, s), TAPIR_TCP_CLOSED);
+    assert_int_equal(tapir_tcp_error(h->st, s), -EHOSTUNREACH);
+    tapir_tcp_close(h->st, s);
+}
+
+/* cfg.tcp.icmp_soft_only (FreeBSD's icmp_may_rst=0): no ICMP error ends a
+ * connection attempt; the error is reported if the attempt times out. */
+static void
+icmp_soft_only_keeps_the_connect_going(void **state)
+{
+    struct th *h = *state;
+    struct tapir_tcp_config tcp = tapir_stack_config(h->st)->tcp;
+    const uint8_t codes[] = { TP_ICMP_UNREACH_PORT, TP_ICMP_UNREACH_PROTO,
+        TP_ICMP_UNREACH_NET, TP_ICMP_UNREACH_HOST, TP_ICMP_UNREACH_ADMIN_PROHIB };
+    uint32_t iss;
+    int s;
+
+    tcp.icmp_soft_only = true;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), 0);
+    s = connecting(h, &iss);
+    for (size_t i = 0; i < sizeof(codes); i++)
+        th_inject_icmp(h, TP_ICMP_DEST_UNREACH, codes[i], 0, iss);
+    th_inject_icmp(h, TP_ICMP_TIME_EXCEEDED, 0, 0, iss);
+    assert_int_equal(th_state(h, s), TAPIR_TCP_SYN_SENT);
+    assert_int_equal(tapir_tcp_error(h->st, s), 0);
+    assert_int_equal(th_stat(h, "TcpAttemptFails"), 0);
+    th_expire(h, 60000);
+    assert_int_equal(th_state(h, s), TAPIR_TCP_CLOSED);
+    assert_int_equal(tapir_tcp_error(h->st, s), -EHOSTUNREACH);    /* the last one */
+    tapir_tcp_close(h->st, s);
 }
 
 static void
@@ -107,7 +152,7 @@ soft_error_is_reported_when_the_connect_times_out(void **state)
     uint32_t iss;
     int s = connecting(h, &iss);
 
-    th_inject_icmp(h, TP_ICMP_TIME_EXCEEDED, 0, 0, iss);
+    th_inject_icmp(h, TP_ICMP_TIME_EXCEEDED, 1, 0, iss);    /* reassembly: soft */
     assert_int_equal(th_state(h, s), TAPIR_TCP_SYN_SENT);
     assert_int_equal(tapir_tcp_error(h->st, s), 0);     /* not yet */
     th_expire(h, 60000);
@@ -161,6 +206,8 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(hard_errors_abort_the_connect),
+        T(ttl_exceeded_aborts_the_connect),
+        T(icmp_soft_only_keeps_the_connect_going),
         T(quoted_sequence_must_be_in_flight),
         T(soft_error_is_reported_when_the_connect_times_out),
         T(unreachable_in_established_is_soft),

@@ -1,7 +1,8 @@
 /*
  * tests/unit/tcp_rst_test.c -- resets and blind-attack defences: RFC 9293
  * 3.10.7 per state, RFC 5961 (exact RST, challenge ACKs and their rate
- * limit, the ACK range check), RFC 1337 in TIME-WAIT.
+ * limit, the ACK range check, and the switches that turn it off), RFC 1337
+ * in TIME-WAIT.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -111,6 +112,70 @@ syn_in_established_gets_a_challenge_ack(void **state)
     assert_int_equal(th_stat(h, "TcpExtTCPChallengeACK"), 1);
     tapir_tcp_abort(h->st, f->s);
     th_drain(h);
+}
+
+/* Turn one of the cfg.tcp switches on in the running stack. */
+static void
+set_switch(struct th *h, bool *(*field)(struct tapir_tcp_config *))
+{
+    struct tapir_tcp_config tcp = tapir_stack_config(h->st)->tcp;
+
+    *field(&tcp) = true;
+    assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), 0);
+}
+
+static bool *
+rst_in_window(struct tapir_tcp_config *t)
+{
+    return &t->rst_in_window;
+}
+
+static bool *
+syn_in_window(struct tapir_tcp_config *t)
+{
+    return &t->syn_in_window;
+}
+
+/* RFC 5961 3.2 turned off: RFC 793's rule, any RST in the window resets;
+ * one outside it is still ignored. */
+static void
+rst_in_window_switch_resets_on_any_in_window_rst(void **state)
+{
+    struct fx *f = *state;
+    struct th *h = f->h;
+
+    set_switch(h, rst_in_window);
+    th_send(h, R, 1000, 0, 0, NULL, 0);                 /* left of the window */
+    th_expect_none(h);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_ESTABLISHED);
+    th_send(h, R, 1001 + 100, 0, 0, NULL, 0);
+    th_expect_none(h);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_CLOSED);
+    assert_int_equal(tapir_tcp_error(h->st, f->s), -ECONNRESET);
+    assert_int_equal(th_stat(h, "TcpExtTCPChallengeACK"), 0);
+    tapir_tcp_close(h->st, f->s);
+}
+
+/* RFC 5961 4.2 turned off: a SYN in the window draws <SEQ=SND.NXT>
+ * <ACK=RCV.NXT><CTL=RST,ACK> and ends the connection with ECONNRESET; a SYN
+ * outside the window is still answered with an ACK. */
+static void
+syn_in_window_switch_resets_the_connection(void **state)
+{
+    struct fx *f = *state;
+    struct th *h = f->h;
+
+    set_switch(h, syn_in_window);
+    th_send(h, S, 5, 0, 65535, NULL, 0);                /* outside */
+    th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_ESTABLISHED);
+    th_send(h, S, 1001 + 10, 0, 65535, NULL, 0);        /* inside */
+    th_expect(h, R | A, f->iss + 1, 1001, TH_ANY, 0);
+    th_expect_none(h);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_CLOSED);
+    assert_int_equal(tapir_tcp_error(h->st, f->s), -ECONNRESET);
+    assert_int_equal(th_stat(h, "TcpEstabResets"), 1);
+    tapir_tcp_close(h->st, f->s);
 }
 
 static void
@@ -301,6 +366,8 @@ main(void)
         T(in_window_rst_gets_a_challenge_ack),
         T(out_of_window_rst_is_ignored),
         T(syn_in_established_gets_a_challenge_ack),
+        T(rst_in_window_switch_resets_on_any_in_window_rst),
+        T(syn_in_window_switch_resets_the_connection),
         T(challenge_acks_are_rate_limited),
         T(ack_range_is_checked),
         T(out_of_window_data_is_acked_and_dropped),
