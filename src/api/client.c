@@ -590,7 +590,7 @@ static bool
 ignored_opt(int level, int name)
 {
     if (level == SOL_SOCKET)
-        return name == SO_REUSEPORT || name == SO_PRIORITY || name == SO_OOBINLINE;
+        return name == SO_PRIORITY || name == SO_OOBINLINE;
     if (level == IPPROTO_IP)
         return name == IP_TOS || name == IP_BIND_ADDRESS_NO_PORT || name == IP_RECVERR;
     if (level == IPPROTO_TCP)
@@ -727,10 +727,6 @@ tp_sc_setsockopt(const char *path, int fd, int level, int name, const void *val,
             return err;
         if (len < sizeof(int))
             v &= 0xff;
-        /* Several listeners on one port is a thing tapir does not do:
-         * refused here rather than failing later at bind. */
-        if (level == SOL_SOCKET && name == SO_REUSEPORT && v != 0)
-            return -ENOPROTOOPT;
         if (ignored_opt(level, name))
             return 0;
     }

@@ -97,6 +97,15 @@ struct bsock {
     bool connect_unreported;        /* ... has completed: the next connect() says 0 */
     int acc_h;                      /* listener: a connection the program's queue refused */
     struct tapir_sockaddr acc_peer;
+    /* SO_REUSEPORT: sockets bound to one address form a ring; one of them
+     * (holds_port) has the tapir handle bound there, the others keep an
+     * unbound one of their own.  The holder listens for them all. */
+    bool reuseport;
+    bool holds_port;
+    bool kick;                          /* holder: take tapir's queue at the next sweep */
+    struct tapir_sockaddr port_name;    /* the ring's address */
+    struct bsock *grp_next, *grp_prev;  /* the ring (itself when alone) */
+    uint32_t rr;                        /* holder: the next listener to serve */
     bool dead;                      /* released; freed at the next after-hook */
     struct bsock *next_key, *next_h, *next_dead;
 };
@@ -145,6 +154,7 @@ static const char *const eng_stat_names[TP_ENGINE_STAT_N] = {
 #undef X
 };
 
+static void arm_timer(struct tp_engine *eng);
 static void bs_update(struct bsock *bs);
 static void bs_release(struct bsock *bs, int err);
 static void bs_pump_tx(struct bsock *bs);
@@ -334,6 +344,7 @@ bs_new(struct tp_engine *eng, int h, enum bs_state state, uint64_t key, int efd,
     bs->h = h;
     bs->state = state;
     bs->acc_h = -1;
+    bs->grp_next = bs->grp_prev = bs;
     if (efd >= 0 && (err = bs_attach(bs, efd)) != 0) {
         close(efd);
         free(bs);
@@ -374,6 +385,139 @@ bs_update(struct bsock *bs)
         tp_rt_watch_mod(bs->eng->rt, &bs->w, ev);
 }
 
+/* ---- SO_REUSEPORT rings ------------------------------------------------------ */
+
+/* a and b exchange tapir handles (and the port that goes with one). */
+static void
+swap_h(struct bsock *a, struct bsock *b)
+{
+    struct tp_engine *eng = a->eng;
+    int h = a->h;
+    bool holds = a->holds_port;
+
+    table_del(eng, a);
+    table_del(eng, b);
+    a->h = b->h;
+    b->h = h;
+    a->holds_port = b->holds_port;
+    b->holds_port = holds;
+    table_add(eng, a);
+    table_add(eng, b);
+}
+
+/* The ring member bound to at (0.0.0.0: the stack's address) with
+ * SO_REUSEPORT that holds the port, or NULL. */
+static struct bsock *
+grp_find(struct tp_engine *eng, struct tapir_sockaddr at)
+{
+    for (size_t i = 0; i < ENG_BUCKETS; i++) {
+        for (struct bsock *bs = eng->by_key[i]; bs != NULL; bs = bs->next_key) {
+            if (!bs->dead && bs->holds_port && bs->reuseport && bs->port_name.port == at.port
+                && (at.addr == 0 || bs->port_name.addr == at.addr))
+                return bs;
+        }
+    }
+    return NULL;
+}
+
+static struct bsock *
+grp_holder(struct bsock *bs)
+{
+    struct bsock *m = bs;
+
+    do {
+        if (m->holds_port)
+            return m;
+        m = m->grp_next;
+    } while (m != bs);
+    return NULL;
+}
+
+/*
+ * bs leaves its ring (it is being released).  If it held the port, the
+ * port passes on: to a listener of the ring, by exchanging handles (bs
+ * then closes the other's unbound one); else to a bound member, by
+ * binding its handle once bs's is closed (done here, after closing it).
+ */
+static void
+grp_leave(struct bsock *bs)
+{
+    struct tp_engine *eng = bs->eng;
+    struct bsock *heir = NULL;
+
+    if (bs->grp_next == bs)
+        return;
+    for (struct bsock *m = bs->grp_next; m != bs; m = m->grp_next) {
+        if (heir == NULL || (m->state == BS_LISTENING && heir->state != BS_LISTENING))
+            heir = m;
+    }
+    bs->grp_prev->grp_next = bs->grp_next;
+    bs->grp_next->grp_prev = bs->grp_prev;
+    bs->grp_next = bs->grp_prev = bs;
+    if (!bs->holds_port)
+        return;
+    if (bs->state == BS_LISTENING && heir->state == BS_LISTENING) {
+        swap_h(bs, heir);
+        heir->rr = 0;
+        heir->kick = true;          /* the heir takes what waits in tapir's queue */
+        arm_timer(eng);
+        return;
+    }
+    /* The handle cannot change hands: close it, bind the heir's. */
+    if (bs->acc_h >= 0) {
+        tapir_tcp_abort(eng->st, bs->acc_h);
+        bs->acc_h = -1;
+    }
+    tapir_tcp_close(eng->st, bs->h);
+    bs->h = tapir_tcp_socket(eng->st);
+    table_del(eng, bs);
+    table_add(eng, bs);
+    bs->holds_port = false;
+    if (tapir_tcp_bind(eng->st, heir->h, heir->port_name) == 0) {
+        heir->holds_port = true;
+        if (heir->state == BS_LISTENING
+            && tapir_tcp_listen(eng->st, heir->h, ENG_LISTEN_BACKLOG) != 0)
+            tp_warn("reuseport: the port could not pass on");
+    }
+}
+
+/* BIND on a port a SO_REUSEPORT ring holds: join it (both set the option). */
+static int
+grp_bind(struct tp_engine *eng, struct bsock *bs, struct tapir_sockaddr at)
+{
+    struct bsock *holder;
+
+    if (!bs->reuseport || (holder = grp_find(eng, at)) == NULL)
+        return EADDRINUSE;
+    bs->port_name = holder->port_name;
+    bs->grp_next = holder;
+    bs->grp_prev = holder->grp_prev;
+    holder->grp_prev->grp_next = bs;
+    holder->grp_prev = bs;
+    return 0;
+}
+
+/* The ring's next listener to hand a connection to, after skip tries. */
+static struct bsock *
+grp_pick(struct bsock *holder, uint32_t skip)
+{
+    uint32_t n = 0, want;
+    struct bsock *m = holder;
+
+    do {
+        n += m->state == BS_LISTENING;
+        m = m->grp_next;
+    } while (m != holder);
+    if (n == 0)
+        return holder;
+    want = (holder->rr + skip) % n;
+    do {
+        if (m->state == BS_LISTENING && want-- == 0)
+            return m;
+        m = m->grp_next;
+    } while (1);
+}
+
 static void
 remember(struct tp_engine *eng, struct bsock *bs, int err)
 {
@@ -409,6 +553,7 @@ bs_release(struct bsock *bs, int err)
     if (bs->dead)
         return;
     bs->dead = true;
+    grp_leave(bs);
     remember(eng, bs, told ? 0 : err);
     if (err != 0)
         eng->stats[TP_ENGINE_STAT_RESETS]++;
@@ -585,19 +730,17 @@ bs_pump_rx(struct bsock *bs)
 
 /* ---- listeners -------------------------------------------------------------- */
 
-static void arm_timer(struct tp_engine *eng);
-
 /*
  * Hand ls's waiting connection to the program: connect a socket of ours,
- * named after the peer, to the program's listening socket.  0 when it
- * is queued there; EAGAIN when the program's queue is full; another errno
- * when the program's socket is gone.
+ * named after the peer, to the listening socket of `to` (ls, or another
+ * listener of its SO_REUSEPORT ring).  0 when it is queued there; EAGAIN
+ * when that queue is full; another errno when that socket is gone.
  */
 static int
-deliver(struct bsock *ls)
+deliver(struct bsock *ls, const struct bsock *to)
 {
     struct tp_engine *eng = ls->eng;
-    struct sockaddr_un me, to;
+    struct sockaddr_un me, sa;
     socklen_t mlen, tlen;
     struct bsock *c;
     int fd, err;
@@ -606,9 +749,9 @@ deliver(struct bsock *ls)
         return EAGAIN;
     mlen = eng_name(eng, &me, "a%llx:%x:%x", (unsigned long long)++eng->accept_seq,
         (unsigned)ls->acc_peer.addr, (unsigned)ls->acc_peer.port);
-    tlen = eng_name(eng, &to, "f%llx", (unsigned long long)ls->key);
+    tlen = eng_name(eng, &sa, "f%llx", (unsigned long long)to->key);
     if (bind(fd, (struct sockaddr *)&me, mlen) == -1
-        || connect(fd, (struct sockaddr *)&to, tlen) == -1) {
+        || connect(fd, (struct sockaddr *)&sa, tlen) == -1) {
         err = errno;
         close(fd);
         return err == EAGAIN || err == ENOMEM || err == ENOBUFS ? EAGAIN : err;
@@ -622,32 +765,66 @@ deliver(struct bsock *ls)
         bs_pump_rx(c);
     }
     ls->acc_h = -1;
+    ls->rr++;
     return 0;
 }
 
-/* Move the connections tapir accepted on ls into the program's queue. */
+/* How many listeners ls's ring has (1 without SO_REUSEPORT). */
+static uint32_t
+grp_listeners(const struct bsock *ls)
+{
+    const struct bsock *m = ls;
+    uint32_t n = 0;
+
+    do {
+        n += m->state == BS_LISTENING;
+        m = m->grp_next;
+    } while (m != ls);
+    return n;
+}
+
+/* Move the connections tapir accepted on ls into the programs' queues:
+ * ls's, or in turn those of its SO_REUSEPORT ring. */
 static void
 ls_accept(struct bsock *ls)
 {
     struct tp_engine *eng = ls->eng;
 
-    for (;;) {
-        int err;
+    while (!ls->dead && ls->state == BS_LISTENING) {
+        uint32_t n = grp_listeners(ls), skip;
+        struct bsock *to = ls;
+        int err = EAGAIN;
 
         if (ls->acc_h < 0 && (ls->acc_h = tapir_tcp_accept(eng->st, ls->h, &ls->acc_peer)) < 0) {
             ls->acc_h = -1;
             return;
         }
-        if ((err = deliver(ls)) == EAGAIN) {
+        for (skip = 0; skip < n && err == EAGAIN; skip++)
+            err = deliver(ls, to = grp_pick(ls, skip));
+        if (err == EAGAIN) {
             arm_timer(eng);         /* retried shortly: nothing tells us it accepted */
             return;
         }
         if (err != 0) {
-            /* The program's listener is gone: as its close would, reset
-             * what waits and stop listening. */
+            /* That program's listener is gone: as its close would, reset
+             * what waits on it and stop it listening.  If it was ls, the
+             * ring's next listener takes tapir's listener and this
+             * connection. */
+            struct bsock *other = to->grp_next;
+            int h = ls->acc_h;
+
             eng->stats[TP_ENGINE_STAT_PROG_CLOSES]++;
-            bs_release(ls, 0);
-            return;
+            if (to == ls && other != ls)
+                ls->acc_h = -1;
+            bs_release(to, 0);
+            if (to == ls && other != ls) {
+                if ((ls = grp_holder(other)) == NULL || ls->state != BS_LISTENING) {
+                    tapir_tcp_abort(eng->st, h);
+                    return;
+                }
+                ls->acc_h = h;
+                ls->acc_peer = to->acc_peer;
+            }
         }
     }
 }
@@ -864,7 +1041,8 @@ sweep(struct tp_engine *eng)
                 eng->stats[TP_ENGINE_STAT_SWEPT]++;
                 bs_release(bs, 0);
                 n++;
-            } else if (bs->state == BS_LISTENING && bs->acc_h >= 0) {
+            } else if (bs->state == BS_LISTENING && (bs->acc_h >= 0 || bs->kick)) {
+                bs->kick = false;
                 ls_accept(bs);
             }
         }
@@ -884,7 +1062,7 @@ arm_timer(struct tp_engine *eng)
         for (struct bsock *bs = eng->by_key[i]; bs != NULL; bs = bs->next_key) {
             if (unattached(bs)) {
                 any = true;
-                retry |= bs->state == BS_LISTENING && bs->acc_h >= 0;
+                retry |= bs->state == BS_LISTENING && (bs->acc_h >= 0 || bs->kick);
             }
         }
     }
@@ -1030,8 +1208,34 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
     return 0;
 }
 
+/* The port is bs's: remember where, for a ring that may form there. */
+static void
+took_port(struct tp_engine *eng, struct bsock *bs)
+{
+    bs->holds_port = true;
+    tapir_tcp_getsockname(eng->st, bs->h, &bs->port_name);
+}
+
+static int
+op_bind(struct tp_engine *eng, struct bsock *bs, struct tapir_sockaddr at)
+{
+    int err;
+
+    if (bs->state != BS_FRESH || bs->grp_next != bs)
+        return EINVAL;
+    err = tapir_tcp_bind(eng->st, bs->h, at);
+    if (err == -EADDRINUSE && sweep(eng) > 0)
+        err = tapir_tcp_bind(eng->st, bs->h, at);
+    if (err == -EADDRINUSE)
+        return grp_bind(eng, bs, at);
+    if (err == 0)
+        took_port(eng, bs);
+    return err == -EINVAL && at.addr != 0 ? EADDRNOTAVAIL : -err;
+}
+
 /* LISTEN: tapir listens, and the program's socket (fd) becomes a Unix
- * listener that our connections queue on. */
+ * listener that our connections queue on.  A member of a SO_REUSEPORT
+ * ring joins its holder's listening, or takes the port over to listen. */
 static int
 op_listen(struct tp_engine *eng, struct bsock *bs, int backlog, int fd)
 {
@@ -1043,6 +1247,19 @@ op_listen(struct tp_engine *eng, struct bsock *bs, int backlog, int fd)
         return EINVAL;
     if (backlog <= 0 || backlog > ENG_LISTEN_BACKLOG * 32)
         backlog = ENG_LISTEN_BACKLOG;
+    if (bs->grp_next != bs && !bs->holds_port) {
+        struct bsock *holder = grp_holder(bs);
+
+        if (holder != NULL && holder->state == BS_LISTENING) {
+            if (listen(fd, ubacklog) == -1)
+                return errno;
+            bs->state = BS_LISTENING;
+            arm_timer(eng);
+            return 0;
+        }
+        if (holder != NULL)
+            swap_h(bs, holder);
+    }
     err = tapir_tcp_listen(eng->st, bs->h, backlog);
     if (err == -EADDRINUSE && sweep(eng) > 0)
         err = tapir_tcp_listen(eng->st, bs->h, backlog);
@@ -1050,6 +1267,8 @@ op_listen(struct tp_engine *eng, struct bsock *bs, int backlog, int fd)
         return -err;
     if (listen(fd, ubacklog) == -1)
         return errno;
+    if (!bs->holds_port)
+        took_port(eng, bs);
     bs->state = BS_LISTENING;
     arm_timer(eng);
     return 0;
@@ -1137,6 +1356,10 @@ op_getsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req 
         rep->val = (int32_t)bs->opts_set;
         return 0;
     }
+    if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_REUSEPORT) {
+        rep->val = bs->reuseport;
+        return 0;
+    }
     if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_ERROR) {
         rep->val = -tapir_tcp_error(eng->st, bs->h);
         return 0;
@@ -1158,6 +1381,11 @@ op_setsockopt(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req 
 {
     int opt = map_opt(req->arg[0], req->arg[1]), err;
 
+    if (req->arg[0] == SOL_SOCKET && req->arg[1] == SO_REUSEPORT) {
+        bs->reuseport = req->arg[2] != 0;     /* the engine's: see grp_bind() */
+        bs->opts_set |= carried_bit(SOL_SOCKET, SO_REUSEPORT);
+        return 0;
+    }
     if (opt < 0)
         return ENOPROTOOPT;
     err = tapir_tcp_setsockopt(eng->st, bs->h, (enum tapir_tcp_opt)opt, req->arg[2]);
@@ -1240,18 +1468,11 @@ op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs, int fd,
 {
     struct tapir_sockaddr sa = { 0, 0 };
     struct tapir_tcp_info ti;
-    int err;
+    int err = 0;
 
     switch (req->op) {
     case TP_SOCK_OP_BIND:
-        if (bs->state != BS_FRESH)
-            return EINVAL;
-        err = tapir_tcp_bind(eng->st, bs->h,
-            (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
-        if (err == -EADDRINUSE && sweep(eng) > 0)
-            err = tapir_tcp_bind(eng->st, bs->h,
-                (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
-        return err == -EINVAL && req->addr != 0 ? EADDRNOTAVAIL : -err;
+        return op_bind(eng, bs, (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
     case TP_SOCK_OP_LISTEN:
         return op_listen(eng, bs, req->arg[0], fd);
     case TP_SOCK_OP_CONNECT:
@@ -1260,9 +1481,12 @@ op_sock(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs, int fd,
         return op_shutdown(eng, bs, req->arg[0]);
     case TP_SOCK_OP_GETSOCKNAME:
     case TP_SOCK_OP_GETPEERNAME:
-        err = req->op == TP_SOCK_OP_GETSOCKNAME
-            ? tapir_tcp_getsockname(eng->st, bs->h, &sa)
-            : tapir_tcp_getpeername(eng->st, bs->h, &sa);
+        if (req->op == TP_SOCK_OP_GETSOCKNAME && !bs->holds_port && bs->grp_next != bs)
+            sa = bs->port_name;     /* a ring member: the ring's address */
+        else if (req->op == TP_SOCK_OP_GETSOCKNAME)
+            err = tapir_tcp_getsockname(eng->st, bs->h, &sa);
+        else
+            err = tapir_tcp_getpeername(eng->st, bs->h, &sa);
         rep->addr = sa.addr;
         rep->port = sa.port;
         return -err;

@@ -295,6 +295,34 @@ t.close()
 ls.close()
 ok("listen, poll on the listener, accept4 flags, names, EADDRINUSE")
 
+# --- SO_REUSEPORT: two listeners share a port ---------------------------------
+l1, l2 = socket.socket(), socket.socket()
+for x in (l1, l2):
+    x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    x.bind(("0.0.0.0", 9202))
+    x.listen(8)
+assert l2.getsockname() == (SADDR, 9202)
+got = {l1: 0, l2: 0}
+for _ in range(8):
+    kc = kernel_client(9202, 0)
+    r, _, _ = select.select([l1, l2], [], [], 5)
+    assert r, "no listener readable"
+    c, _ = r[0].accept()
+    got[r[0]] += 1
+    c.close()
+    assert kc.communicate(timeout=10)[0].strip() == "0"
+assert got[l1] > 0 and got[l2] > 0 and got[l1] + got[l2] == 8, got
+l1.close()                                   # the one holding tapir's port
+kc = kernel_client(9202, 0)
+r, _, _ = select.select([l2], [], [], 5)
+assert r, "the second listener lost the port with the first"
+c, _ = l2.accept()
+c.close()
+assert kc.communicate(timeout=10)[0].strip() == "0"
+l2.close()
+ok("SO_REUSEPORT: two listeners share port 9202 (%d/%d of 8), the second goes on alone"
+   % (got[l1], got[l2]))
+
 # --- loopback goes to the kernel ---------------------------------------------
 ll = socket.socket()
 ll.bind(("127.0.0.1", 0))

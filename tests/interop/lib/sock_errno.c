@@ -278,6 +278,26 @@ listener(void)
     fcntl(s, F_SETFL, 0);
     say("shutdown(SHUT_WR) a listener", shutdown(s, SHUT_WR));
     close(s);
+
+    /* Two listeners sharing a port with SO_REUSEPORT; a third without it. */
+    s = tcp(0);
+    s2 = tcp(0);
+    sa = any(base_port + 1);
+    setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(s2, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    say("SO_REUSEPORT: bind the first", bind(s, SA(sa), sizeof(sa)));
+    say("SO_REUSEPORT: listen the first", listen(s, 4));
+    say("SO_REUSEPORT: bind the second", bind(s2, SA(sa), sizeof(sa)));
+    say("SO_REUSEPORT: bind the second again", bind(s2, SA(sa), sizeof(sa)));
+    say("SO_REUSEPORT: listen the second", listen(s2, 4));
+    len = sizeof(got);
+    say("SO_REUSEPORT: getsockname the second", getsockname(s2, SA(got), &len));
+    say_val("SO_REUSEPORT: ... its port", "same", got.sin_port == sa.sin_port);
+    close(s2);
+    s2 = tcp(0);
+    say("SO_REUSEPORT: bind a third without it", bind(s2, SA(sa), sizeof(sa)));
+    close(s2);
+    close(s);
 }
 
 /* A kernel socket (syscall(2): not the shim's) connected to our listener
