@@ -418,8 +418,11 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
         return -errno;
     if ((err = get_in(sa, len, &req.addr, &req.port)) != 0)
         return err;
-    if (req.port == 0 || req.addr == 0)
-        return req.port == 0 ? -ECONNREFUSED : -ENETUNREACH;
+    /* Linux's answers for what it will not send a SYN to. */
+    if (req.port == 0)
+        return -ECONNREFUSED;
+    if (req.addr == 0 || req.addr == INADDR_BROADCAST || IN_MULTICAST(req.addr))
+        return -ENETUNREACH;
     if (fl & O_NONBLOCK) {
         /* Fill only a socket that will start connecting: on one that is
          * connected the zeros would be data (a second connect() is how
@@ -693,6 +696,14 @@ tp_sc_getsockopt(const char *path, int fd, int level, int name, void *val, sockl
         return put_int(0, val, len, n);
     if ((err = call(path, fd, &req, &rep)) != 0)
         return err;
+    /* Reading SO_ERROR clears it, on the Unix socket too: an error kept
+     * there (a connection that failed) would still say POLLERR. */
+    if (level == SOL_SOCKET && name == SO_ERROR) {
+        int e;
+        socklen_t elen = sizeof(e);
+
+        syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_ERROR, &e, &elen);
+    }
     return put_int(rep.val, val, len, n);
 }
 

@@ -353,6 +353,7 @@ connects(void)
 {
     int s = tcp(0), v = 0;
     char b[4] = "abc";
+    struct sockaddr_in sa;
 
     say("connect to a closed port", connect(s, SA(peer_closed), sizeof(peer_closed)));
     say_val("... then SO_ERROR", "v", so_error(s));
@@ -363,6 +364,16 @@ connects(void)
     say_poll("... poll", s, 5000);
     say_val("... then SO_ERROR", "v", so_error(s));
     say_val("... SO_ERROR again", "v", so_error(s));
+    say_poll("... poll after SO_ERROR", s, 0);
+    say("... read after SO_ERROR", read(s, b, 3));
+    say("... write after SO_ERROR", send(s, b, 3, MSG_NOSIGNAL));
+    close(s);
+
+    s = tcp(0);
+    sa = in4("224.0.0.1", 80);
+    say("connect to a multicast address", connect(s, SA(sa), sizeof(sa)));
+    say("... write", send(s, b, 3, MSG_NOSIGNAL));
+    say("... read", recv(s, b, 3, MSG_DONTWAIT));
     close(s);
 
     s = tcp(SOCK_NONBLOCK);
