@@ -59,6 +59,12 @@ struct tapir_config {
     uint8_t ttl;                    /* for packets we originate */
     uint64_t seed;                  /* seeds ISNs, ports, secrets: fix it in tests */
     uint32_t icmp_rate_per_sec;     /* ICMP errors and echo replies; 0: unlimited */
+    /* IPv4 reassembly (RFC 791, RFC 815): datagrams held at once, each up
+     * to 64 KB, allocated at creation (tapir_config_default(): 8, about
+     * 530 KB); when all are busy the oldest is given up.  0: fragments are
+     * counted and dropped. */
+    uint32_t reass_max;
+    uint32_t reass_timeout_ms;      /* RFC 1122 3.3.2: 60 to 120 s; 0: 60 s */
     struct tapir_tcp_config tcp;
     tapir_log_fn *log;              /* NULL: no logs */
     void *log_ctx;                  /* borrowed; passed back as is */

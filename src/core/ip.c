@@ -3,12 +3,14 @@
  *
  * Input validates each packet in order (lengths, version, checksum,
  * addresses, fragments) and hands the good ones to ICMP or TCP; every drop
- * is counted by reason.  Output builds the header in front of the caller's
- * iovecs.  Not implemented: fragment reassembly (fragments are counted and
- * dropped; our own packets carry DF), IP options (skipped), routing beyond
- * one link.
+ * is counted by reason; fragments go to ip_reass.c.  Output builds the
+ * header in front of the caller's iovecs; a datagram larger than the MTU
+ * (only ICMP makes them: TCP segments fit the MSS) leaves in fragments cut
+ * from those iovecs without copying (RFC 791 3.2).  Not implemented: IP
+ * options (skipped), routing beyond one link.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "core/stack_int.h"
 
@@ -71,9 +73,17 @@ tp_ip_input(struct tapir_stack *st, const uint8_t *pkt, size_t len, struct tapir
         return;
     }
     if (ip.mf || ip.frag_off != 0) {
-        tp_stat_inc(st, TP_STAT_IP_REASM_FAILS);
+        tp_ip_reass_input(st, &ip, now);
         return;
     }
+    tp_ip_deliver(st, &ip, now);
+}
+
+void
+tp_ip_deliver(struct tapir_stack *st, const struct tp_ipv4 *ipp, struct tapir_time now)
+{
+    struct tp_ipv4 ip = *ipp;
+
     switch (ip.proto) {
     case TP_IP_PROTO_ICMP:
         tp_stat_inc(st, TP_STAT_IP_IN_DELIVERS);
@@ -97,24 +107,86 @@ tp_ip_input(struct tapir_stack *st, const uint8_t *pkt, size_t len, struct tapir
 
 #define IP_OUT_MAX_IOV 8
 
+/* The bytes [off, off + n) of iov[0..iovcnt) as iovecs in out (at most
+ * iovcnt of them); returns their count. */
+static int
+slice_iov(const struct tapir_iov *iov, int iovcnt, size_t off, size_t n, struct tapir_iov *out)
+{
+    int k = 0;
+
+    for (int i = 0; i < iovcnt && n > 0; i++) {
+        size_t take;
+
+        if (off >= iov[i].len) {
+            off -= iov[i].len;
+            continue;
+        }
+        take = iov[i].len - off < n ? iov[i].len - off : n;
+        out[k++] = (struct tapir_iov){ (const uint8_t *)iov[i].base + off, take };
+        n -= take;
+        off = 0;
+    }
+    return k;
+}
+
+static int
+transmit(struct tapir_stack *st, const struct tp_ipv4_out *o, const struct tapir_iov *iov,
+    int iovcnt)
+{
+    struct tapir_iov v[IP_OUT_MAX_IOV + 1];
+    uint8_t hdr[TP_IPV4_HDR_MIN];
+    int err;
+
+    tp_ipv4_emit(o, hdr);
+    v[0] = (struct tapir_iov){ hdr, sizeof(hdr) };
+    memcpy(&v[1], iov, (size_t)iovcnt * sizeof(v[0]));
+    if ((err = st->link.transmit(st->link.ctx, v, iovcnt + 1)) != 0) {
+        tp_stat_inc(st, TP_STAT_IP_OUT_DISCARDS);
+        return err;
+    }
+    return 0;
+}
+
+/* RFC 791 3.2: every fragment but the last carries a multiple of 8 bytes
+ * and MF; all share the identification. */
+static int
+output_fragments(struct tapir_stack *st, struct tp_ipv4_out *o, const struct tapir_iov *iov,
+    int iovcnt, size_t plen)
+{
+    size_t step = ((size_t)st->cfg.mtu - TP_IPV4_HDR_MIN) & ~(size_t)7;
+    struct tapir_iov part[IP_OUT_MAX_IOV];
+    int err = 0;
+
+    o->df = false;
+    for (size_t off = 0; off < plen && err == 0; off += step) {
+        size_t n = plen - off < step ? plen - off : step;
+
+        o->frag_off = (uint16_t)off;
+        o->mf = off + n < plen;
+        o->payload_len = (uint16_t)n;
+        if ((err = transmit(st, o, part, slice_iov(iov, iovcnt, off, n, part))) == 0)
+            tp_stat_inc(st, TP_STAT_IP_FRAG_CREATES);
+    }
+    if (err == 0)
+        tp_stat_inc(st, TP_STAT_IP_FRAG_OKS);
+    return err;
+}
+
 int
 tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
     const struct tapir_iov *iov, int iovcnt)
 {
-    struct tapir_iov v[IP_OUT_MAX_IOV + 1];
-    uint8_t hdr[TP_IPV4_HDR_MIN];
     struct tp_ipv4_out o;
     size_t plen = 0;
-    int err;
 
     TP_ASSERT(iovcnt >= 0 && iovcnt <= IP_OUT_MAX_IOV);
     if (iovcnt < 0 || iovcnt > IP_OUT_MAX_IOV)
         return -EINVAL;
-    for (int i = 0; i < iovcnt; i++) {
+    for (int i = 0; i < iovcnt; i++)
         plen += iov[i].len;
-        v[i + 1] = iov[i];
-    }
-    if (plen + TP_IPV4_HDR_MIN > st->cfg.mtu) {
+    if (plen > 65535 - TP_IPV4_HDR_MIN
+        || (plen + TP_IPV4_HDR_MIN > st->cfg.mtu && (proto == TP_IP_PROTO_TCP
+        || st->cfg.mtu < TP_IPV4_HDR_MIN + 8))) {
         tp_stat_inc(st, TP_STAT_IP_OUT_NO_ROUTES);
         return -EMSGSIZE;
     }
@@ -128,12 +200,8 @@ tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
         .dst = dst,
         .payload_len = (uint16_t)plen,
     };
-    tp_ipv4_emit(&o, hdr);
-    v[0] = (struct tapir_iov){ hdr, sizeof(hdr) };
     tp_stat_inc(st, TP_STAT_IP_OUT_REQUESTS);
-    if ((err = st->link.transmit(st->link.ctx, v, iovcnt + 1)) != 0) {
-        tp_stat_inc(st, TP_STAT_IP_OUT_DISCARDS);
-        return err;
-    }
-    return 0;
+    if (plen + TP_IPV4_HDR_MIN > st->cfg.mtu)
+        return output_fragments(st, &o, iov, iovcnt, plen);
+    return transmit(st, &o, iov, iovcnt);
 }

@@ -33,6 +33,8 @@ tapir_config_default(struct tapir_config *cfg)
     cfg->ttl = 64;
     cfg->seed = 1;
     cfg->icmp_rate_per_sec = 1000;
+    cfg->reass_max = 8;
+    cfg->reass_timeout_ms = 60 * 1000;
     cfg->log_level = TAPIR_LOG_INFO;
     cfg->tcp.max_socks = 1024;
     cfg->tcp.sndbuf = 1024 * 1024;   /* 1 MB: a 10 Gbit/s x 0.8 ms BDP (docs: tcp.h) */
@@ -67,6 +69,8 @@ config_check(const struct tapir_config *cfg)
         return -EINVAL;
     if ((unsigned)cfg->tcp.cwv >= TAPIR_TCP_CWV_COUNT)
         return -EINVAL;
+    if (cfg->reass_max > 1024)
+        return -EINVAL;
     return 0;
 }
 
@@ -88,7 +92,7 @@ tapir_stack_new(const struct tapir_config *cfg, const struct tapir_link *link,
     st->ip_id = (uint16_t)tp_rand32(st);
     st->icmp_rl.per_sec = cfg->icmp_rate_per_sec;
     st->icmp_rl.tokens = cfg->icmp_rate_per_sec;
-    if ((err = tp_tcp_init(st)) != 0)
+    if ((err = tp_ip_reass_init(st)) != 0 || (err = tp_tcp_init(st)) != 0)
         goto fail;
     *out = st;
     return 0;
@@ -103,6 +107,7 @@ tapir_stack_free(struct tapir_stack *st)
     if (st == NULL)
         return;
     tp_tcp_fini(st);
+    tp_ip_reass_fini(st);
     free(st);
 }
 
@@ -115,7 +120,9 @@ tapir_stack_input(struct tapir_stack *st, const void *pkt, size_t len, struct ta
 struct tapir_time
 tapir_stack_poll(struct tapir_stack *st, struct tapir_time now)
 {
-    return tp_tcp_poll(st, now);
+    struct tapir_time ip = tp_ip_reass_poll(st, now);
+
+    return tapir_time_min(ip, tp_tcp_poll(st, now));
 }
 
 const struct tapir_config *

@@ -30,6 +30,7 @@ _Noreturn void tp_assert_fail(const char *expr, const char *file, int line);
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 struct tp_tcp;                      /* the TCP module's state, tcp_*.c */
+struct tp_ip_reass;                 /* datagrams being reassembled, ip_reass.c */
 
 /* A token bucket, for rate limits (ICMP replies, challenge ACKs). */
 struct tp_ratelimit {
@@ -46,6 +47,7 @@ struct tapir_stack {
     uint16_t ip_id;                 /* next IP identification */
     struct tp_ratelimit icmp_rl;
     struct tp_tcp *tcp;             /* owned; tp_tcp_init() / tp_tcp_fini() */
+    struct tp_ip_reass *reass;      /* owned; cfg.reass_max slots, NULL if 0 */
 };
 
 static inline void
@@ -73,14 +75,26 @@ void tp_ip_input(struct tapir_stack *st, const uint8_t *pkt, size_t len, struct 
 
 /*
  * Send one datagram to dst: builds the IPv4 header (DF set, our TTL) and
- * hands [header, iov...] to the link.  iov is borrowed.  Returns 0, -EMSGSIZE
- * if it exceeds the MTU, or the link's error.
+ * hands [header, iov...] to the link.  iov is borrowed.  A datagram larger
+ * than the MTU leaves in fragments without DF, except TCP's: -EMSGSIZE.
+ * Returns 0, -EMSGSIZE (also past 64 KB), or the link's error.
  */
 int tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
     const struct tapir_iov *iov, int iovcnt);
 
 /* True if addr is on our attached network (and not its broadcast address). */
 bool tp_ip_is_local_net(const struct tapir_stack *st, uint32_t addr);
+/* Hand a complete datagram (reassembled or not) to its protocol. */
+void tp_ip_deliver(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time now);
+
+/* ip_reass.c */
+int tp_ip_reass_init(struct tapir_stack *st);
+void tp_ip_reass_fini(struct tapir_stack *st);
+/* A fragment addressed to us (ip borrowed): kept, and the datagram
+ * delivered once complete. */
+void tp_ip_reass_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time now);
+/* Give up datagrams whose time ran out; returns the next deadline. */
+struct tapir_time tp_ip_reass_poll(struct tapir_stack *st, struct tapir_time now);
 
 /* icmp.c */
 void tp_icmp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time now);

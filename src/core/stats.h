@@ -24,7 +24,16 @@
     X(IP_IN_ADDR_ERRORS, "IpInAddrErrors", "IP packets not addressed to us")      \
     X(IP_IN_BAD_SRC, "TapirIpInBadSrc", "IP packets from a broadcast, multicast or own source") \
     X(IP_IN_UNKNOWN_PROTOS, "IpInUnknownProtos", "IP packets of a protocol we do not speak") \
-    X(IP_REASM_FAILS, "IpReasmFails", "IP fragments dropped (no reassembly)")     \
+    X(IP_REASM_REQDS, "IpReasmReqds", "IP fragments received")                    \
+    X(IP_REASM_OKS, "IpReasmOKs", "IP datagrams reassembled")                      \
+    X(IP_REASM_FAILS, "IpReasmFails", "IP reassemblies given up (and fragments dropped)") \
+    X(IP_REASM_TIMEOUT, "IpReasmTimeout", "IP reassemblies whose time ran out (RFC 1122 3.3.2)") \
+    X(IP_REASM_OVERLAPS, "TapirIpReasmOverlaps", "IP reassemblies given up: fragments overlapped with other data") \
+    X(IP_REASM_BAD_FRAG, "TapirIpReasmBadFrag", "IP fragments dropped: empty, not 8-byte aligned, past 64 KB, or beyond the end") \
+    X(IP_REASM_EVICTED, "TapirIpReasmEvicted", "IP reassemblies given up to make room for a new one") \
+    X(IP_REASM_DUPS, "TapirIpReasmDups", "IP fragments that repeated data already held, ignored") \
+    X(IP_FRAG_OKS, "IpFragOKs", "IP datagrams sent in fragments")                  \
+    X(IP_FRAG_CREATES, "IpFragCreates", "IP fragments sent")                      \
     X(IP_OUT_NO_ROUTES, "IpOutNoRoutes", "packets to send that were too big or unroutable")
 
 #define TP_STATS_ICMP(X)                                                          \

@@ -34,6 +34,11 @@ enum {                              /* codes of TP_ICMP_DEST_UNREACH */
     TP_ICMP_UNREACH_ADMIN_PROHIB = 13,
 };
 
+enum {                              /* codes of TP_ICMP_TIME_EXCEEDED */
+    TP_ICMP_EXC_TTL = 0,
+    TP_ICMP_EXC_FRAGTIME = 1,       /* fragment reassembly time exceeded */
+};
+
 struct tp_icmp {                    /* host byte order */
     uint8_t type;
     uint8_t code;

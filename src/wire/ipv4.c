@@ -99,7 +99,8 @@ tp_ipv4_emit(const struct tp_ipv4_out *o, uint8_t buf[TP_IPV4_HDR_MIN])
     buf[1] = o->tos;
     tp_store_be16(buf + 2, (uint16_t)(TP_IPV4_HDR_MIN + o->payload_len));
     tp_store_be16(buf + 4, o->id);
-    tp_store_be16(buf + 6, o->df ? IP_FLAG_DF : 0);
+    tp_store_be16(buf + 6, (uint16_t)((o->df ? IP_FLAG_DF : 0) | (o->mf ? IP_FLAG_MF : 0)
+        | ((o->frag_off >> 3) & IP_OFFMASK)));
     buf[8] = o->ttl;
     buf[9] = o->proto;
     tp_store_be16(buf + 10, 0);

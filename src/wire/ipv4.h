@@ -58,6 +58,8 @@ struct tp_ipv4_out {
     uint8_t tos;
     uint16_t id;
     bool df;
+    bool mf;                        /* more fragments */
+    uint16_t frag_off;              /* bytes, a multiple of 8 */
     uint8_t ttl;
     uint8_t proto;
     uint32_t src;

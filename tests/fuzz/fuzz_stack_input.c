@@ -103,11 +103,17 @@ transmit(void *ctx, const struct tapir_iov *iov, int iovcnt)
     FUZZ_CHECK(ip.total_len == len);
     FUZZ_CHECK(ip.src == US_ADDR);
     FUZZ_CHECK(ip.dst != US_ADDR && ip.dst != 0 && ip.dst != 0xffffffffu);
-    FUZZ_CHECK(!ip.mf && ip.frag_off == 0 && ip.ttl > 0);
-    if (ip.proto == TP_IP_PROTO_TCP)
+    FUZZ_CHECK(ip.ttl > 0);
+    if (ip.mf || ip.frag_off != 0) {
+        /* Only an ICMP reply larger than the MTU leaves in fragments:
+         * without DF, all but the last a multiple of 8 bytes. */
+        FUZZ_CHECK(ip.proto == TP_IP_PROTO_ICMP && !ip.df);
+        FUZZ_CHECK(!ip.mf || ip.payload_len % 8 == 0);
+    } else if (ip.proto == TP_IP_PROTO_TCP) {
         s->next_seq = check_l4(&ip);
-    else
+    } else {
         check_l4(&ip);
+    }
     s->n_sent++;
     return 0;
 }

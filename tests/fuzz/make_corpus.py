@@ -99,6 +99,20 @@ def record(pkt, fix=1, advance=0, close=0):
 
 
 ISN = 0x11223344
+big_echo = icmp(8, 0, struct.pack('!HH', 0x77, 3), bytes((i * 7 + 1) & 0xff for i in range(3000)))
+big_syn = tcp(40004, 80, ISN, 0, SYN, MSS, b'abcd')
+
+
+def frags(payload, proto, ident, cuts):
+    # The datagram's data cut at the offsets in cuts (multiples of 8);
+    # checksums are right as they stand, so the records are not fixed.
+    out, edges = [], [0] + cuts + [len(payload)]
+    for a, b in zip(edges, edges[1:]):
+        mf = 0x2000 if b < len(payload) else 0
+        out.append(ip(payload[a:b], proto, ident=ident, frag=mf | a // 8))
+    return out
+
+
 stack_seqs = {
     'echo': record(ip(echo_req, 1)),
     'echo_burst': b''.join(record(ip(echo_req, 1), advance=i % 3) for i in range(8)),
@@ -123,6 +137,11 @@ stack_seqs = {
     'udp_and_proto': record(ip(udp, 17)) + record(ip(b'\0' * 8, 47), advance=50),
     'icmp_errors': b''.join(record(ip(m, 1)) for k, m in icmp_msgs.items() if k != 'echo_request'),
     'fragments': record(ip(udp, 17, frag=0x2000)) + record(ip(udp, 17, frag=185)),
+    'fragmented_echo': b''.join(record(f, fix=0)
+                                for f in reversed(frags(big_echo, 1, 0x501, [1480, 2960]))),
+    'fragmented_syn': b''.join(record(f, fix=0) for f in frags(big_syn, 6, 0x502, [16])),
+    'fragment_timeout': record(frags(big_echo, 1, 0x503, [1480])[0], fix=0) +
+    record(ip(echo_req, 1), advance=63),
     'malformed': record(ipv4_pkts['truncated'], fix=0) + record(ipv4_pkts['ihl4'], fix=0) +
     record(b'\x60' + b'\0' * 39, fix=0),
     'unfixed_bad_csum': record(ip(echo_req, 1)[:-1] + b'\0', fix=0),

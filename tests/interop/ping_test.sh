@@ -104,6 +104,19 @@ r2=$(ping_replies)
 [ "${r2:-0}" -eq $PINGS ] || { cat "$tmp/ping" >&2; die "second ping: ${r2:-0}/$PINGS replies"; }
 echo "ping_test: ping after the malformed packets: $r2/$PINGS replies"
 
+# Echo requests larger than the MTU: the kernel sends them in fragments,
+# tapir reassembles each and answers in fragments, which the kernel
+# reassembles (RFC 791 3.2).  4008 bytes: 3 fragments; 60008: 41.
+big_ping() {                        # size count
+    timeout 20 ping -n -c "$2" -i 0.2 -W 2 -s "$1" $ADDR >"$tmp/ping" 2>&1 || true
+    sed -n 's/.* packets transmitted, \([0-9]*\) received.*/\1/p' "$tmp/ping"
+}
+r3=$(big_ping 4000 3)
+[ "${r3:-0}" -eq 3 ] || { cat "$tmp/ping" >&2; die "ping -s 4000: ${r3:-0}/3 replies"; }
+r4=$(big_ping 60000 1)
+[ "${r4:-0}" -eq 1 ] || { cat "$tmp/ping" >&2; die "ping -s 60000: ${r4:-0}/1 replies"; }
+echo "ping_test: fragmented pings answered: $r3/3 of 4000 bytes, $r4/1 of 60000 bytes"
+
 kill -TERM $tapir_pid
 status=0
 wait $tapir_pid || status=$?
@@ -125,7 +138,7 @@ expect() {                          # name expected
         echo "ping_test: $1 = $got"
     fi
 }
-answered=$((r1 + r2))
+answered=$((r1 + r2 + r3 + r4))
 expect IcmpOutEchoReps $answered            # every answered ping, nothing else
 expect IcmpInEchos $answered                # requests that passed every check
 expect TapirIpInCsumErrors $N               # bad header checksum
@@ -136,6 +149,11 @@ expect TapirIpInBadVersion $((2 * N))       # raw and packet
 expect IcmpInCsumErrors $((2 * N))          # raw and packet
 expect IpInHdrErrors $((7 * N))             # every IP-level drop above
 expect TapirTunTxErrors 0
+expect IpReasmOKs $((r3 + r4))              # the fragmented requests
+expect IpReasmReqds $((3 * r3 + 41 * r4))
+expect IpReasmFails 0
+expect IpFragOKs $((r3 + r4))               # the replies, fragmented alike
+expect IpFragCreates $((3 * r3 + 41 * r4))
 # The file written by --stats-on-exit has every counter as "name value".
 file_reps=$(awk '$1 == "IcmpOutEchoReps" { print $2 }' "$tmp/stats")
 [ "$file_reps" = "$answered" ] || { echo "ping_test: --stats-on-exit file says IcmpOutEchoReps $file_reps" >&2; errors=$((errors + 1)); }

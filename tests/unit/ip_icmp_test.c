@@ -3,6 +3,7 @@
  * with crafted packets: the exact bytes it sends back (echo replies, ICMP
  * errors, RSTs for closed ports) and the counters it keeps for every drop.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -389,26 +390,6 @@ bad_source_is_dropped(void **state)
 }
 
 static void
-fragments_fail_reassembly_silently(void **state)
-{
-    static const uint16_t frag_fields[] = { 0x2000, 0x0001, 0x20b9, 0x1fff };
-    struct fixture *f = *state;
-    uint8_t pkt[128];
-
-    for (size_t i = 0; i < sizeof(frag_fields) / sizeof(frag_fields[0]); i++) {
-        /* Unknown protocol, so a delivered packet would draw an ICMP error. */
-        size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, 99, "12345678", 8);
-
-        tp_store_be16(pkt + 6, frag_fields[i]);
-        fix_ip_csum(pkt);
-        input(f, pkt, n);
-    }
-    assert_int_equal(f->n_sent, 0);
-    assert_int_equal(stat(f, "IpReasmFails"), 4);
-    only_counters(f, (const char *const[]){ "IpInReceives", "IpReasmFails", NULL });
-}
-
-static void
 bad_icmp_checksum_is_counted(void **state)
 {
     struct fixture *f = *state;
@@ -655,6 +636,264 @@ tcp_bad_checksum_or_header_is_dropped(void **state)
     assert_int_equal(stat(f, "TcpInErrs"), 3);
 }
 
+/* ---- Fragments (RFC 791 3.2, RFC 815, RFC 1122 3.3.2) ---- */
+
+/* A fragment: the bytes [off, off + len) of a datagram's data, with MF. */
+static size_t
+build_frag(uint8_t *b, uint16_t id, uint8_t proto, const uint8_t *data, size_t off, size_t len,
+    bool mf)
+{
+    size_t n = build_ip(b, PEER_ADDR, US_ADDR, proto, data + off, len);
+
+    tp_store_be16(b + 4, id);
+    tp_store_be16(b + 6, (uint16_t)((mf ? 0x2000 : 0) | off / 8));
+    fix_ip_csum(b);
+    return n;
+}
+
+#define BIG_DATA 3000
+
+/* An echo request of 8 + BIG_DATA bytes, id 0x77 seq 3. */
+static size_t
+big_echo(uint8_t *icmp)
+{
+    struct tp_icmp m = { .type = TP_ICMP_ECHO, .id = 0x77, .seq = 3 };
+    static uint8_t data[BIG_DATA];
+
+    for (size_t i = 0; i < BIG_DATA; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    m.body = data;
+    m.body_len = BIG_DATA;
+    tp_icmp_emit(&m, icmp);
+    memcpy(icmp + TP_ICMP_HDR_LEN, data, BIG_DATA);
+    return TP_ICMP_HDR_LEN + BIG_DATA;
+}
+
+/* The reply left in fragments of 1480, 1480 and 48 bytes (MTU 1500); put
+ * together, it is the request's data behind an echo reply header. */
+static void
+check_fragmented_reply(const struct fixture *f, int first, const uint8_t *req, size_t req_len)
+{
+    static uint8_t whole[TP_ICMP_HDR_LEN + BIG_DATA];
+    static const size_t lens[] = { 1480, 1480, 48 };
+    struct tp_ipv4 ip;
+    struct tp_icmp m;
+    size_t got = 0;
+
+    assert_int_equal(f->n_sent, first + 3);
+    for (int i = 0; i < 3; i++) {
+        const struct sent *s = &f->sent[first + i];
+
+        assert_int_equal(tp_ipv4_parse(s->b, s->len, &ip), TP_WIRE_OK);
+        assert_int_equal(ip.src, US_ADDR);
+        assert_int_equal(ip.dst, PEER_ADDR);
+        assert_int_equal(ip.proto, TP_IP_PROTO_ICMP);
+        assert_false(ip.df);
+        assert_int_equal(ip.mf, i < 2);
+        assert_int_equal(ip.frag_off, got);
+        assert_int_equal(ip.payload_len, lens[i]);
+        if (i > 0)
+            assert_int_equal(tp_load_be16(s->b + 4), tp_load_be16(f->sent[first].b + 4));
+        memcpy(whole + got, ip.payload, ip.payload_len);
+        got += ip.payload_len;
+    }
+    assert_int_equal(got, req_len);
+    assert_int_equal(tp_icmp_parse(whole, got, &m), TP_WIRE_OK);
+    assert_int_equal(m.type, TP_ICMP_ECHO_REPLY);
+    assert_int_equal(m.id, 0x77);
+    assert_int_equal(m.seq, 3);
+    assert_memory_equal(whole + TP_ICMP_HDR_LEN, req + TP_ICMP_HDR_LEN, req_len - TP_ICMP_HDR_LEN);
+}
+
+/* The three fragments of a 3008-byte echo request in every order, one of
+ * them twice: one reassembled datagram, answered in three fragments. */
+static void
+fragmented_echo_is_reassembled_and_answered_in_fragments(void **state)
+{
+    static const int orders[][4] = {
+        { 0, 1, 2, 1 }, { 2, 1, 0, 1 }, { 1, 0, 1, 2 }, { 2, 0, 2, 1 }, { 1, 2, 2, 0 },
+    };
+    static const size_t off[] = { 0, 1480, 2960 }, len[] = { 1480, 1480, 48 };
+    struct fixture *f = *state;
+    static uint8_t req[TP_ICMP_HDR_LEN + BIG_DATA], pkt[2048];
+    size_t req_len = big_echo(req);
+
+    for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+        int first = f->n_sent;
+
+        for (int k = 0; k < 4; k++) {
+            int i = orders[o][k];
+            size_t n = build_frag(pkt, (uint16_t)(0x100 + o), TP_IP_PROTO_ICMP, req, off[i],
+                len[i], i < 2);
+
+            input(f, pkt, n);
+        }
+        check_fragmented_reply(f, first, req, req_len);
+    }
+    assert_int_equal(stat(f, "IpReasmReqds"), 5 * 4);
+    assert_int_equal(stat(f, "IpReasmOKs"), 5);
+    assert_int_equal(stat(f, "TapirIpReasmDups"), 3);   /* a repeat is ignored, */
+    assert_int_equal(stat(f, "IpFragOKs"), 5);
+    assert_int_equal(stat(f, "IpFragCreates"), 15);
+    assert_int_equal(stat(f, "IpReasmFails"), 0);
+    /* or, after delivery, starts a datagram that times out without a first
+     * fragment: no ICMP about it. */
+    f->now.us += 61 * 1000000LL;
+    tapir_stack_poll(f->st, f->now);
+    assert_int_equal(f->n_sent, 15);
+    assert_int_equal(stat(f, "IpReasmTimeout"), 2);
+}
+
+/* Overlapping data that differs gives the whole datagram up (RFC 1858's
+ * attack); the same data again is a harmless duplicate. */
+static void
+overlapping_fragments_give_the_datagram_up(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t req[TP_ICMP_HDR_LEN + BIG_DATA], other[TP_ICMP_HDR_LEN + BIG_DATA];
+    static uint8_t pkt[2048];
+    size_t n;
+
+    big_echo(req);
+    memcpy(other, req, sizeof(other));
+    other[1475] ^= 0xff;
+    input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, req, 0, 1480, true));
+    /* Bytes 1472..2952: eight of them (1472..1480) overlap, one differs. */
+    input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, other, 1472, 1480, true));
+    assert_int_equal(stat(f, "TapirIpReasmOverlaps"), 1);
+    assert_int_equal(stat(f, "IpReasmFails"), 1);
+    /* The rest now starts a new datagram that never completes. */
+    input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, req, 1480, 1480, true));
+    n = build_frag(pkt, 9, TP_IP_PROTO_ICMP, req, 2960, 48, false);
+    input(f, pkt, n);
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IpReasmOKs"), 0);
+}
+
+/* Fragments no datagram can hold are dropped alone: empty, unaligned with
+ * more to follow, past 64 KB (the ping of death), or past a known end. */
+static void
+bad_fragments_are_dropped(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t data[70000], pkt[2048];
+
+    input(f, pkt, build_frag(pkt, 1, TP_IP_PROTO_ICMP, data, 8, 0, true));
+    input(f, pkt, build_frag(pkt, 2, TP_IP_PROTO_ICMP, data, 8, 13, true));
+    input(f, pkt, build_frag(pkt, 3, TP_IP_PROTO_ICMP, data, 65512, 8, false));
+    input(f, pkt, build_frag(pkt, 4, TP_IP_PROTO_ICMP, data, 65528, 8, true));
+    assert_int_equal(stat(f, "TapirIpReasmBadFrag"), 4);
+    /* The last fragment says the data ends at 24; data past it gives up. */
+    input(f, pkt, build_frag(pkt, 5, TP_IP_PROTO_ICMP, data, 16, 8, false));
+    input(f, pkt, build_frag(pkt, 5, TP_IP_PROTO_ICMP, data, 24, 8, true));
+    assert_int_equal(stat(f, "TapirIpReasmBadFrag"), 5);
+    /* Two different ends. */
+    input(f, pkt, build_frag(pkt, 6, TP_IP_PROTO_ICMP, data, 16, 8, false));
+    input(f, pkt, build_frag(pkt, 6, TP_IP_PROTO_ICMP, data, 32, 8, false));
+    assert_int_equal(stat(f, "TapirIpReasmBadFrag"), 6);
+    assert_int_equal(stat(f, "IpReasmFails"), 6);
+    assert_int_equal(f->n_sent, 0);
+}
+
+/* RFC 1122 3.3.2: the time runs out (60 s); an ICMP time exceeded, code 1,
+ * quotes the first fragment when it had come (RFC 792), nothing otherwise. */
+static void
+reassembly_timeout_sends_time_exceeded(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t req[TP_ICMP_HDR_LEN + BIG_DATA], pkt[2048];
+    struct tapir_time t0 = f->now;
+    size_t n;
+
+    big_echo(req);
+    n = build_frag(pkt, 21, TP_IP_PROTO_ICMP, req, 0, 1480, true);
+    input(f, pkt, n);
+    input(f, pkt + 1024, build_frag(pkt + 1024, 22, TP_IP_PROTO_ICMP, req, 1480, 8, true));
+    assert_int_equal(tapir_stack_poll(f->st, f->now).us, t0.us + 60 * 1000000LL);
+    f->now.us = t0.us + 59 * 1000000LL;
+    tapir_stack_poll(f->st, f->now);
+    assert_int_equal(f->n_sent, 0);
+    f->now.us = t0.us + 60 * 1000000LL;
+    assert_int_equal(tapir_stack_poll(f->st, f->now).us, INT64_MAX);
+    assert_int_equal(f->n_sent, 1);
+    check_icmp_error(&f->sent[0], TP_ICMP_TIME_EXCEEDED, TP_ICMP_EXC_FRAGTIME, pkt, 20 + 8);
+    assert_true(n > 20 + 8);
+    assert_int_equal(stat(f, "IpReasmTimeout"), 2);
+    assert_int_equal(stat(f, "IpReasmFails"), 2);
+}
+
+/* With every slot busy the oldest datagram is given up for the new one:
+ * memory stays bounded under a flood of first fragments. */
+static void
+full_table_gives_up_the_oldest(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t req[TP_ICMP_HDR_LEN + BIG_DATA], pkt[2048];
+
+    big_echo(req);
+    for (uint16_t id = 1; id <= 9; id++) {
+        input(f, pkt, build_frag(pkt, id, TP_IP_PROTO_ICMP, req, 0, 1480, true));
+        f->now.us += 1000;
+    }
+    assert_int_equal(stat(f, "TapirIpReasmEvicted"), 1);
+    for (uint16_t id = 1; id <= 9; id += 8) {           /* 1: evicted; 9: held */
+        input(f, pkt, build_frag(pkt, id, TP_IP_PROTO_ICMP, req, 1480, 1480, true));
+        input(f, pkt, build_frag(pkt, id, TP_IP_PROTO_ICMP, req, 2960, 48, false));
+    }
+    assert_int_equal(stat(f, "IpReasmOKs"), 1);
+    assert_int_equal(f->n_sent, 3);                     /* id 9's reply */
+    assert_int_equal(stat(f, "TapirIpReasmEvicted"), 2);   /* id 1's rest took a slot */
+}
+
+/* A TCP SYN in two fragments reaches TCP: the closed port answers RST. */
+static void
+fragmented_tcp_segment_is_delivered(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t seg[256], pkt[256];
+    size_t n = build_tcp(seg, 1000, 0, TP_TCP_SYN, "abcd");    /* 20 + 24 */
+
+    input(f, pkt, build_frag(pkt, 0x55, TP_IP_PROTO_TCP, seg + 20, 16, n - 20 - 16, false));
+    assert_int_equal(f->n_sent, 0);
+    input(f, pkt, build_frag(pkt, 0x55, TP_IP_PROTO_TCP, seg + 20, 0, 16, true));
+    assert_int_equal(f->n_sent, 1);
+    check_rst(&f->sent[0], 0, 1000 + 1 + 4, TP_TCP_RST | TP_TCP_ACK);
+}
+
+/* cfg.reass_max = 0: no reassembly; fragments are counted and dropped. */
+static void
+fragments_dropped_without_reassembly(void **state)
+{
+    static const uint16_t frag_fields[] = { 0x2000, 0x0001, 0x20b9, 0x1fff };
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct tapir_config cfg;
+    struct tapir_link link = { record, f };
+    struct tapir_stack *bad = NULL;
+    uint8_t pkt[128];
+
+    (void)state;
+    tapir_config_default(&cfg);
+    cfg.addr = US_ADDR;
+    cfg.reass_max = 0;
+    assert_int_equal(tapir_stack_new(&cfg, &link, &f->st), 0);
+    for (size_t i = 0; i < sizeof(frag_fields) / sizeof(frag_fields[0]); i++) {
+        /* Unknown protocol, so a delivered packet would draw an ICMP error. */
+        size_t n = build_ip(pkt, PEER_ADDR, US_ADDR, 99, "12345678", 8);
+
+        tp_store_be16(pkt + 6, frag_fields[i]);
+        fix_ip_csum(pkt);
+        input(f, pkt, n);
+    }
+    assert_int_equal(f->n_sent, 0);
+    assert_int_equal(stat(f, "IpReasmFails"), 4);
+    only_counters(f, (const char *const[]){ "IpInReceives", "IpReasmReqds", "IpReasmFails",
+        NULL });
+    cfg.reass_max = 1025;
+    assert_int_equal(tapir_stack_new(&cfg, &link, &bad), -EINVAL);
+    assert_null(bad);
+    teardown((void **)&f);
+}
+
 int
 main(void)
 {
@@ -666,7 +905,15 @@ main(void)
         cmocka_unit_test_setup_teardown(trailing_link_padding_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_destination_is_addr_error, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_source_is_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(fragments_fail_reassembly_silently, setup, teardown),
+        cmocka_unit_test_setup_teardown(fragmented_echo_is_reassembled_and_answered_in_fragments,
+            setup, teardown),
+        cmocka_unit_test_setup_teardown(overlapping_fragments_give_the_datagram_up, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(bad_fragments_are_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(reassembly_timeout_sends_time_exceeded, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_table_gives_up_the_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(fragmented_tcp_segment_is_delivered, setup, teardown),
+        cmocka_unit_test(fragments_dropped_without_reassembly),
         cmocka_unit_test_setup_teardown(bad_icmp_checksum_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(udp_gets_port_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_protocol_gets_protocol_unreachable, setup,
