@@ -87,6 +87,31 @@ struct tapir_tcp_config {
     enum tapir_tcp_cc cc;           /* default for new sockets: NewReno (zero) */
     uint32_t delack_ms;             /* delayed ACK timer (RFC 9293 MUST-58: < 500); 0: 40 */
     enum tapir_tcp_cwv cwv;         /* congestion window validation: RFC 7661 (zero) */
+    /* The window scale we offer is the smallest whose largest window
+     * reaches max(receive buffer, wscale_bytes) (RFC 7323 2.2 leaves the
+     * choice to us).  0 (the default): the connection's receive buffer
+     * alone.  FreeBSD derives its scale from its largest socket buffer
+     * (kern.ipc.maxsockbuf, 2 MB: scale 6), so that a buffer grown later
+     * can still be advertised whole. */
+    uint32_t wscale_bytes;
+    /* Round both buffers of a connection up to a whole number of segments
+     * once the peer's SYN fixes the MSS (as FreeBSD does: 65536 -> 65700
+     * for MSS 1460).  Off by default; SO_RCVBUF/SO_SNDBUF then report the
+     * rounded sizes. */
+    bool buf_round_mss;
+    /* Receiver SWS avoidance (RFC 9293 3.8.6.2.2, MUST-39).  false (the
+     * default): RFC 1122 4.2.3.3's algorithm, the right edge moves only by
+     * min(buffer / 2, MSS) or more.  true: the window offered is all the
+     * free space unless that is below both a quarter of the buffer and one
+     * MSS (then the window already offered stands), and a scaled window is
+     * rounded up to the scale's unit rather than down (FreeBSD's choice). */
+    bool rcv_wnd_free_space;
+    /* While our FIN is sent and not yet acknowledged (FIN-WAIT-1, CLOSING,
+     * LAST-ACK), a segment that only acknowledges repeats the FIN: SEQ is
+     * the FIN's and the FIN flag is set, a retransmission of it (FreeBSD's
+     * choice).  Off by default: a bare ACK with SEQ = SND.NXT (RFC 9293
+     * 3.10.7.4).  Challenge ACKs (RFC 5961) stay bare either way. */
+    bool ack_repeats_fin;
 };
 
 enum tapir_tcp_state {

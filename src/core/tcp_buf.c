@@ -3,8 +3,8 @@
  *
  * Called by tcp_usrreq.c (the app's send and recv), tcp_input.c (received
  * data, acknowledged data) and tcp_output.c (segments read in place, as up to
- * two iovecs).  The ring is allocated once, at its capacity; nothing here
- * allocates afterwards.
+ * two iovecs).  The ring is allocated once, at its capacity; only
+ * tp_ring_grow(), once per connection at the SYN exchange, allocates again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +21,32 @@ tp_ring_init(struct tp_ring *r, uint32_t cap)
     if ((r->buf = malloc(cap)) == NULL)
         return -ENOMEM;
     r->cap = cap;
+    return 0;
+}
+
+/* A larger ring with the same contents, the bytes held beyond len (out of
+ * order data at their offsets) included; they start at offset 0 of the new
+ * buffer.  Used once per connection, when the SYN exchange fixes the MSS
+ * (cfg.tcp.buf_round_mss); on failure the ring is left as it was. */
+int
+tp_ring_grow(struct tp_ring *r, uint32_t cap)
+{
+    uint8_t *nb;
+    uint32_t first;
+
+    if (cap <= r->cap)
+        return 0;
+    if ((nb = malloc(cap)) == NULL)
+        return -ENOMEM;
+    if (r->buf != NULL) {
+        first = r->cap - r->head;
+        memcpy(nb, r->buf + r->head, first);
+        memcpy(nb + first, r->buf, r->head);
+    }
+    free(r->buf);
+    r->buf = nb;
+    r->cap = cap;
+    r->head = 0;
     return 0;
 }
 

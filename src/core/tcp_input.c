@@ -76,6 +76,7 @@ apply_syn_opts(struct tp_tcb *tcb, const struct seg_ctx *c)
     if (mss > tcb->rcv_mss)
         mss = tcb->rcv_mss;                         /* our MTU - 40 (or TCP_MAXSEG) */
     tcb->snd_mss = (uint16_t)mss;
+    tp_tcb_round_bufs(tcb);
     tp_cc_init(tcb);
 }
 
@@ -294,6 +295,12 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
     uint32_t rn = tcb->rcv_nxt, seq = c->seq, off, end;
     bool ok;
 
+    /* cfg.tcp.rcv_wnd_free_space: RCV.WND is the free buffer space when
+     * that exceeds what was advertised (beyond 65535 bytes unscaled). */
+    if (st->cfg.tcp.rcv_wnd_free_space && tcb->rcv.buf != NULL
+        && tp_ring_free(&tcb->rcv) > wnd)
+        wnd = tp_ring_free(&tcb->rcv);
+
     if (c->len == 0)
         ok = wnd == 0 ? seq == rn : tp_seq_in(seq, rn, wnd);
     else if (wnd == 0)
@@ -306,25 +313,26 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
             return SEG_DROP;
         }
         tp_stat_inc(st, TP_STAT_TCP_EXT_SEQ_DROP);
+        /* RFC 5961 4.2: a SYN gets a challenge ACK "irrespective of the
+         * sequence number" (rate limited as such). */
+        if (has(c, TP_TCP_SYN) && tcb->state != TAPIR_TCP_SYN_RECEIVED)
+            return SEG_DROP_CHALLENGE;
         /* Data wholly below RCV.NXT: a duplicate, for D-SACK (RFC 2883). */
         if (c->h.payload_len > 0 && tp_seq_leq(seq + (uint32_t)c->h.payload_len, rn))
             tp_tcp_dsack_note(tcb, seq + !!has(c, TP_TCP_SYN), (uint32_t)c->h.payload_len);
-        if (tcb->state == TAPIR_TCP_TIME_WAIT) {
-            if (has(c, TP_TCP_FIN) && seq + c->len == rn) {
-                tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */
-                return SEG_DROP_ACK;
-            }
-            /* An old ACK without data or FIN needs no answer here; one would
-             * only draw a RST from a peer that has already closed. */
-            if (c->len == 0)
-                return SEG_DROP;
-        }
+        /* TIME-WAIT answers too (RFC 9293 3.10.7.4: an unacceptable
+         * segment gets an ACK), rate limited like any such answer. */
+        if (tcb->state == TAPIR_TCP_TIME_WAIT && has(c, TP_TCP_FIN) && seq + c->len == rn)
+            tp_tcp_enter_time_wait(tcb, c->now);    /* retransmitted FIN: restart 2MSL */
         return SEG_DROP_ACK;
     }
     /* Trim what lies before RCV.NXT and past the window. */
     off = tp_seq_lt(seq, rn) ? rn - seq : 0;
     if (has(c, TP_TCP_SYN) && off > 0)
         off--;                      /* the SYN itself (a peer's retransmitted SYN) */
+    /* RFC 2883 4.1.1: the repeated front of the segment, for D-SACK. */
+    if (off > 0 && c->h.payload_len > 0)
+        tp_tcp_dsack_note(tcb, rn - off, off < c->h.payload_len ? off : (uint32_t)c->h.payload_len);
     c->data = c->h.payload + (off < c->h.payload_len ? off : c->h.payload_len);
     c->data_len = off < c->h.payload_len ? (uint32_t)(c->h.payload_len - off) : 0;
     c->seq = seq + off;
@@ -561,6 +569,14 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
         tp_stat_inc(st, TP_STAT_TCP_EXT_PURE_ACKS);
     update_window(tcb, c);
     switch (tcb->state) {
+    case TAPIR_TCP_TIME_WAIT:
+        /* "The only thing that can arrive in this state is a
+         * retransmission of the remote FIN.  Acknowledge it": anything but
+         * a repeat of the last ACK gets one (a retransmitted FIN lies
+         * below RCV.NXT and was answered by the sequence check). */
+        if (c->len != 0 || c->h.seq != tcb->rcv_nxt || ack != tcb->snd_max)
+            return SEG_DROP_ACK;
+        break;
     case TAPIR_TCP_FIN_WAIT_1:
         if (our_fin_acked(tcb)) {
             tp_tcb_set_state(tcb, TAPIR_TCP_FIN_WAIT_2);
@@ -587,7 +603,6 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
     case TAPIR_TCP_ESTABLISHED:
     case TAPIR_TCP_FIN_WAIT_2:
     case TAPIR_TCP_CLOSE_WAIT:
-    case TAPIR_TCP_TIME_WAIT:
     case TAPIR_TCP_NSTATES:
         break;
     }
@@ -665,6 +680,8 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
         c->fin = false;
         return SEG_CONTINUE;
     }
+    if (tcb->reass.n > 0 && !tcb->dsack_pending)
+        tp_reass_dsack(tcb, c->seq, n);
     tp_ring_write(&tcb->rcv, c->data, n);
     tcb->rcv_nxt += n;
     tcb->bytes_received += n;

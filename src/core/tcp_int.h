@@ -219,6 +219,7 @@ uint32_t tp_tcp_isn(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint
     uint16_t rport);
 uint64_t tp_siphash24(const uint64_t key[2], const uint8_t *msg, size_t len);
 int tp_tcb_alloc_bufs(struct tp_tcb *tcb);
+void tp_tcb_round_bufs(struct tp_tcb *tcb);
 void tp_tcb_notify(struct tp_tcb *tcb, unsigned ev);
 void tp_tcb_unnotify(struct tp_tcb *tcb);
 /* The connection is over: CLOSED, err (0 or negative errno) kept for the
@@ -244,6 +245,7 @@ int tp_tcp_pick_port(struct tapir_stack *st, uint32_t raddr, uint16_t rport, uin
 
 /* tcp_buf.c */
 int tp_ring_init(struct tp_ring *r, uint32_t cap);
+int tp_ring_grow(struct tp_ring *r, uint32_t cap);
 void tp_ring_fini(struct tp_ring *r);
 uint32_t tp_ring_free(const struct tp_ring *r);
 /* Append up to len bytes of src (borrowed); returns how many. */
@@ -264,6 +266,7 @@ void tp_reass_init(struct tp_reass *q);
  * RCV.NXT, for the text of a SYN in SYN-RECEIVED) and fits the
  * ring's free space: copied into the ring at its offset and recorded as a
  * block.  Returns false, counted, if no block is left to record it. */
+void tp_reass_dsack(struct tp_tcb *tcb, uint32_t seq, uint32_t len);
 bool tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);
 /* After in-order data advanced RCV.NXT: blocks that now touch it join the
  * ring; advances RCV.NXT over them and returns how many bytes joined. */

@@ -10,12 +10,15 @@
  */
 #include "core/tcp_int.h"
 
-/* The smallest shift that lets the receive buffer be advertised whole
- * (RFC 7323 2.3: at most 14). */
+/* The smallest shift that lets the receive buffer, or cfg.tcp.wscale_bytes
+ * if larger, be advertised whole (RFC 7323 2.3: at most 14). */
 static uint8_t
-wscale_for(uint32_t rcvbuf)
+wscale_for(uint32_t rcvbuf, uint32_t want)
 {
     uint8_t ws = 0;
+
+    if (want > rcvbuf)
+        rcvbuf = want;
 
     while (ws < TP_TCP_WSCALE_MAX && ((uint32_t)65535 << ws) < rcvbuf)
         ws++;
@@ -45,7 +48,7 @@ tp_tcp_opts_offer(struct tp_tcb *tcb)
     tcb->opt_wscale = c->wscale;
     tcb->opt_ts = c->timestamps;
     tcb->opt_sack = c->sack;
-    tcb->rcv_wscale = c->wscale ? wscale_for(tcb->rcvbuf_cap) : 0;
+    tcb->rcv_wscale = c->wscale ? wscale_for(tcb->rcvbuf_cap, c->wscale_bytes) : 0;
     tcb->snd_wscale = 0;
     tcb->ts_offset = ts_offset_for(tcb);
     tcb->ts_recent_valid = false;
@@ -164,6 +167,7 @@ tp_tcp_dsack_note(struct tp_tcb *tcb, uint32_t seq, uint32_t len)
         return;
     tcb->dsack = (struct tp_sack_block){ seq, seq + len };
     tcb->dsack_pending = true;
+    tcb->ack_now = true;            /* the next in-order segment would clear it */
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_DSACK_SENT);
 }
 

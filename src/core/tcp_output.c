@@ -27,21 +27,46 @@ is_synchronized(enum tapir_tcp_state s)
 }
 
 /* RFC 9293 3.8.6.2.2 (receiver SWS avoidance) and 3.8.6 (never shrink):
- * the right edge moves only by min(half the buffer, MSS) or more. */
+ * the right edge moves only by min(half the buffer, MSS) or more; with
+ * cfg.tcp.rcv_wnd_free_space, it moves to the end of the free space unless
+ * that is below both a quarter of the buffer and one MSS. */
 uint32_t
 tp_tcp_rcv_window(const struct tp_tcb *tcb)
 {
     uint32_t cap = tcb->rcv.buf != NULL ? tcb->rcv.cap : tcb->rcvbuf_cap;
     uint32_t free_b = cap - (tcb->rcv.buf != NULL ? tcb->rcv.len : 0);
     uint32_t step = cap / 2 < tcb->rcv_mss ? cap / 2 : tcb->rcv_mss;
+    bool adv_ahead = !tp_seq_lt(tcb->rcv_adv, tcb->rcv_nxt);
 
     /* RFC 7323 2.3: the largest window the scale can express. */
     if (free_b > (uint32_t)65535 << tcb->rcv_wscale)
         free_b = (uint32_t)65535 << tcb->rcv_wscale;
-    if (tp_seq_lt(tcb->rcv_adv, tcb->rcv_nxt)
-        || tp_seq_geq(tcb->rcv_nxt + free_b, tcb->rcv_adv + step))
+    if (tcb->st->cfg.tcp.rcv_wnd_free_space) {
+        if (free_b < cap / 4 && free_b < tcb->snd_mss)
+            free_b = 0;
+        if (adv_ahead && free_b < tcb->rcv_adv - tcb->rcv_nxt)
+            free_b = tcb->rcv_adv - tcb->rcv_nxt;
+        return free_b;
+    }
+    if (!adv_ahead || tp_seq_geq(tcb->rcv_nxt + free_b, tcb->rcv_adv + step))
         return free_b;
     return tcb->rcv_adv - tcb->rcv_nxt;
+}
+
+/* The window field of a segment other than a SYN (RFC 7323 2.3): scaled,
+ * rounded down to the scale's unit, or up with cfg.tcp.rcv_wnd_free_space
+ * (never past what the field can carry). */
+static uint32_t
+scaled_window(const struct tp_tcb *tcb, uint32_t wnd)
+{
+    uint8_t ws = tcb->rcv_wscale;
+
+    if (tcb->st->cfg.tcp.rcv_wnd_free_space && ws > 0) {
+        uint64_t up = ((uint64_t)wnd + (1u << ws) - 1) >> ws << ws;
+
+        return up > (uint64_t)65535 << ws ? (uint32_t)65535 << ws : (uint32_t)up;
+    }
+    return wnd >> ws << ws;
 }
 
 /* A pure window update is worth a segment when the right edge moves by two
@@ -83,7 +108,7 @@ emit(struct tp_tcb *tcb, const struct seg *s)
         if (s->flags & TP_TCP_SYN)
             wnd = wnd > 65535 ? 65535 : wnd;
         else
-            wnd = wnd >> tcb->rcv_wscale << tcb->rcv_wscale;
+            wnd = scaled_window(tcb, wnd);
         o.window = (uint16_t)((s->flags & TP_TCP_SYN) ? wnd : wnd >> tcb->rcv_wscale);
         if (s->flags & TP_TCP_ACK) {
             o.ack = tcb->rcv_nxt;
@@ -169,6 +194,18 @@ next_data(struct tp_tcb *tcb, struct seg *s)
     return true;
 }
 
+/* Our FIN is the last thing sent and is not acknowledged yet. */
+static bool
+fin_unacked(const struct tp_tcb *tcb)
+{
+    bool fin_state = tcb->state == TAPIR_TCP_FIN_WAIT_1 || tcb->state == TAPIR_TCP_CLOSING
+        || tcb->state == TAPIR_TCP_LAST_ACK;
+
+    return fin_state && tcb->snd_nxt == tcb->snd_max
+        && tcb->snd_max == tcb->snd_buf_seq + tcb->snd.len + 1
+        && tp_seq_lt(tcb->snd_una, tcb->snd_max);
+}
+
 /* RFC 9293: what tcb would send now; false for nothing. */
 static bool
 next_segment(struct tp_tcb *tcb, struct seg *s)
@@ -207,10 +244,14 @@ next_segment(struct tp_tcb *tcb, struct seg *s)
     }
     s->seq = tp_tcp_ack_seq(tcb);
     s->flags = TP_TCP_ACK;
-    if (tcb->ack_now)
-        return true;
-    /* A window update: the right edge would move by the SWS step. */
-    return wants_window_update(tcb);
+    if (!tcb->ack_now && !wants_window_update(tcb))
+        return false;
+    /* cfg.tcp.ack_repeats_fin: the ACK is a retransmission of our FIN. */
+    if (tcb->st->cfg.tcp.ack_repeats_fin && fin_unacked(tcb)) {
+        s->seq = tcb->snd_max - 1;
+        s->flags |= TP_TCP_FIN;
+    }
+    return true;
 }
 
 /* After sending s: sequence space, RTT timing, retransmission timer. */

@@ -57,6 +57,24 @@ add_block(struct tp_reass *q, uint32_t left, uint32_t right)
     return true;
 }
 
+/* RFC 2883 4: data [seq, seq + len) repeating bytes already held is
+ * reported in a D-SACK block, the first (lowest) repeated range only. */
+void
+tp_reass_dsack(struct tp_tcb *tcb, uint32_t seq, uint32_t len)
+{
+    const struct tp_reass *q = &tcb->reass;
+
+    for (uint8_t i = 0; i < q->n; i++) {
+        uint32_t l = tp_seq_max(seq, q->blk[i].left);
+        uint32_t r = tp_seq_min(seq + len, q->blk[i].right);
+
+        if (tp_seq_lt(l, r)) {
+            tp_tcp_dsack_note(tcb, l, r - l);
+            return;
+        }
+    }
+}
+
 bool
 tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len)
 {
@@ -71,6 +89,8 @@ tp_reass_insert(struct tp_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t 
     for (uint8_t i = 0; i < q->n; i++)
         if (tp_seq_lt(seq, q->blk[i].right) && tp_seq_gt(seq + len, q->blk[i].left))
             overlaps = true;
+    if (overlaps)
+        tp_reass_dsack(tcb, seq, len);
     if (!add_block(q, seq, seq + len)) {
         tp_stat_inc(st, TP_STAT_TCP_EXT_OFO_DROP);
         return false;

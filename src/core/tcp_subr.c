@@ -353,6 +353,39 @@ tp_tcb_alloc_bufs(struct tp_tcb *tcb)
     return 0;
 }
 
+static uint32_t
+round_up_to(uint32_t n, uint32_t unit)
+{
+    uint64_t r = ((uint64_t)n + unit - 1) / unit * unit;
+
+    return r > UINT32_MAX ? n : (uint32_t)r;
+}
+
+/* cfg.tcp.buf_round_mss: once the peer's SYN fixes SND.MSS, both buffers
+ * grow to a whole number of segments.  Before the buffers exist (passive
+ * open) only their sizes change; after connect() the rings grow, keeping
+ * what they hold.  Without memory a ring keeps its size (counted). */
+void
+tp_tcb_round_bufs(struct tp_tcb *tcb)
+{
+    uint32_t mss = tcb->snd_mss;
+    uint32_t snd = round_up_to(tcb->sndbuf_cap, mss);
+    uint32_t rcv = round_up_to(tcb->rcvbuf_cap, mss);
+
+    if (!tcb->st->cfg.tcp.buf_round_mss || mss == 0)
+        return;
+    if (tcb->snd.buf != NULL && tp_ring_grow(&tcb->snd, snd) != 0) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_NO_MEM);
+        snd = tcb->sndbuf_cap;
+    }
+    if (tcb->rcv.buf != NULL && tp_ring_grow(&tcb->rcv, rcv) != 0) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_NO_MEM);
+        rcv = tcb->rcvbuf_cap;
+    }
+    tcb->sndbuf_cap = snd;
+    tcb->rcvbuf_cap = rcv;
+}
+
 int
 tp_tcb_handle(const struct tp_tcb *tcb)
 {

@@ -99,6 +99,7 @@ int pd_syscall(struct pd_run *r, const struct pd_syscall *sc, int64_t end_us);
 bool pd_symbol(const char *name, long long *out);
 
 /* run_cmd.c */
+void pd_bsd_profile(struct tapir_config *cfg);
 int pd_command(struct pd_run *r, const char *text);
 int pd_code(struct pd_run *r, const char *text);
 /* The info of the connection under test, or of the last socket. */

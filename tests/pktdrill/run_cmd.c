@@ -19,6 +19,30 @@
 
 #include "run.h"
 
+/* ---- the FreeBSD profile ------------------------------------------------------ */
+
+/*
+ * FreeBSD's defaults where the RFCs leave tapir a choice, applied to every
+ * script before its sysctl lines (docs/conformance.md, "The bsd profile"):
+ * the default buffers (recvspace 65536, sendspace 32768), congestion window
+ * validation as RFC 5681's restart after idle (net.inet.tcp.newcwv=0), the window scale
+ * derived from kern.ipc.maxsockbuf (2 MB: scale 6), the buffers rounded
+ * up to a multiple of the MSS after the SYN exchange, and the receive
+ * window offered as all the free space (its receiver SWS avoidance), and
+ * an ACK sent while our FIN is unacknowledged repeating the FIN.
+ */
+void
+pd_bsd_profile(struct tapir_config *cfg)
+{
+    cfg->tcp.rcvbuf = 65536;
+    cfg->tcp.sndbuf = 32768;
+    cfg->tcp.wscale_bytes = 2097152;
+    cfg->tcp.buf_round_mss = true;
+    cfg->tcp.cwv = TAPIR_TCP_CWV_RESTART;           /* newcwv=0: RFC 5681 4.1 restart */
+    cfg->tcp.rcv_wnd_free_space = true;
+    cfg->tcp.ack_repeats_fin = true;
+}
+
 /* ---- sysctl knobs ------------------------------------------------------------- */
 
 enum knob_kind {
@@ -52,7 +76,7 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.rexmit_initial", CFG(tcp.rto_initial_ms) },
     { "net.inet.tcp.rexmit_slop", CFG(tcp.rto_min_ms) },
     { "net.inet.tcp.hostcache.purgenow", IGNORED },
-    { "kern.ipc.maxsockbuf", IGNORED },
+    { "kern.ipc.maxsockbuf", CFG(tcp.wscale_bytes) },
     { "net.inet.tcp.ecn.maxretries", IGNORED },
 #ifdef PD_HAVE_TCP_EXTENSIONS
     { "net.inet.tcp.rfc1323", CFG_BOOL(tcp.wscale,

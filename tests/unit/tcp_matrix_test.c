@@ -171,6 +171,8 @@ want_inwin(enum tapir_tcp_state st, enum kind k)
             return (struct want){ NONE, 0, st };            /* RFC 1337 */
         return (struct want){ NONE, 0, CLOSED_ };
     case K_DATA:
+        if (st == TAPIR_TCP_TIME_WAIT)
+            return (struct want){ A, 0, st };               /* "acknowledge it" */
         return (struct want){ NONE, 0, st };                /* taken (delayed ACK) or ignored */
     case K_N:
         break;
@@ -186,9 +188,7 @@ want_old(enum tapir_tcp_state st, enum kind k)
     case K_RST:
     case K_RSTACK:
         return (struct want){ NONE, 0, st };                /* ignored */
-    case K_ACK:
-        /* TIME-WAIT does not answer an old bare ACK. */
-        return (struct want){ st == TAPIR_TCP_TIME_WAIT ? NONE : A, 0, st };
+    case K_ACK:                     /* unacceptable: ACK, TIME-WAIT too */
     case K_SYN:
     case K_SYNACK:
     case K_FIN:

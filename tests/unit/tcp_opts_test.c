@@ -766,6 +766,60 @@ duplicate_data_draws_one_dsack(void **state)
     finish(h, l, c);
 }
 
+/* RFC 2883 4.1.1: a segment whose front repeats delivered data reports
+ * that front [SEG.SEQ, RCV.NXT) as a D-SACK block, at once (no delayed
+ * ACK), and its new part is taken. */
+static void
+partial_duplicate_front_draws_dsack(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, r = PEER_ISS + 1;
+    int l, c = passive(h, O_SACK, 0, &l, &iss, true);
+    static char d[300];
+
+    (void)state;
+    send_ts(h, A, r, iss + 1, 1000, false, 0, 0, d, 100);
+    th_advance_ms(h, 500);
+    th_expect(h, A, iss + 1, r + 100, TH_ANY, 0);
+    send_ts(h, A, r + 50, iss + 1, 1000, false, 0, 0, d, 100);    /* 50 old, 50 new */
+    th_expect(h, A, iss + 1, r + 150, TH_ANY, 0);                /* no delay */
+    expect_blocks(h, 1, (const uint32_t[]){ r + 50, r + 100 });
+    send_ts(h, A, r + 150, iss + 1, 1000, false, 0, 0, d, 10);    /* new only */
+    th_advance_ms(h, 500);
+    th_expect(h, A, iss + 1, r + 160, TH_ANY, 0);
+    assert_int_equal(h->last.opts.n_sack, 0);
+    finish(h, l, c);
+}
+
+/* RFC 2883 4.1.2: data repeating part of a held out-of-order block, whether
+ * it arrives out of order or in order, reports the repeated range first,
+ * then the block that holds it (if still held); only the lowest repeated
+ * range when it repeats several. */
+static void
+overlap_with_held_data_draws_dsack(void **state)
+{
+    struct th *h = harness(true, 0);
+    uint32_t iss, r = PEER_ISS + 1;
+    int l, c = passive(h, O_SACK, 0, &l, &iss, true);
+    static char d[700];
+
+    (void)state;
+    send_ts(h, A, r + 200, iss + 1, 1000, false, 0, 0, d, 100);   /* held 200:300 */
+    send_ts(h, A, r + 400, iss + 1, 1000, false, 0, 0, d, 100);   /* held 400:500 */
+    th_drain(h);
+    send_ts(h, A, r + 250, iss + 1, 1000, false, 0, 0, d, 100);   /* 250:350 */
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 3, (const uint32_t[]){ r + 250, r + 300, r + 200, r + 350,
+        r + 400, r + 500 });
+    send_ts(h, A, r + 150, iss + 1, 1000, false, 0, 0, d, 400);   /* 150:550 */
+    th_expect(h, A, iss + 1, r, TH_ANY, 0);
+    expect_blocks(h, 2, (const uint32_t[]){ r + 200, r + 350, r + 150, r + 550 });
+    send_ts(h, A, r, iss + 1, 1000, false, 0, 0, d, 600);         /* 0:600, in order */
+    th_expect(h, A, iss + 1, r + 600, TH_ANY, 0);
+    expect_blocks(h, 1, (const uint32_t[]){ r + 150, r + 550 });
+    finish(h, l, c);
+}
+
 int
 main(void)
 {
@@ -788,6 +842,8 @@ main(void)
         cmocka_unit_test(mss_zero_and_link_mtu),
         cmocka_unit_test(closing_a_listener_resets_its_queues),
         cmocka_unit_test(duplicate_data_draws_one_dsack),
+        cmocka_unit_test(partial_duplicate_front_draws_dsack),
+        cmocka_unit_test(overlap_with_held_data_draws_dsack),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
