@@ -112,6 +112,15 @@ struct tapir_tcp_config {
      * choice).  Off by default: a bare ACK with SEQ = SND.NXT (RFC 9293
      * 3.10.7.4).  Challenge ACKs (RFC 5961) stay bare either way. */
     bool ack_repeats_fin;
+    /* An acceptable RST in CLOSING or LAST-ACK leaves ECONNRESET for the
+     * application as in the other synchronized states (FreeBSD's choice).
+     * Off by default: the connection closes without an error, as RFC 9293
+     * 3.10.7.4 says for these states. */
+    bool rst_error_after_fin;
+    /* From the third SYN retransmission on, offer only the MSS (no window
+     * scale, timestamps or SACK-permitted), in case a middlebox drops SYNs
+     * carrying them.  Off by default (FreeBSD's rexmit_drop_options). */
+    bool syn_rtx_drop_options;
 };
 
 enum tapir_tcp_state {

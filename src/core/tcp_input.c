@@ -375,7 +375,7 @@ check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
         return SEG_GONE;
     case TAPIR_TCP_CLOSING:
     case TAPIR_TCP_LAST_ACK:
-        tp_tcb_closed(tcb, 0);
+        tp_tcb_closed(tcb, st->cfg.tcp.rst_error_after_fin ? -ECONNRESET : 0);
         return SEG_GONE;
     case TAPIR_TCP_ESTABLISHED:
     case TAPIR_TCP_FIN_WAIT_1:

@@ -39,6 +39,7 @@
 #define TP_TCP_MSS_DEFAULT 536      /* RFC 9293 3.7.1, MUST-15 */
 #define TP_TCP_DELACK_MS 40         /* delayed ACK timer (issue 4 refines) */
 #define TP_TCP_PERSIST_MIN_MS 200
+#define TP_TCP_SYN_RTX_BARE 3         /* cfg.tcp.syn_rtx_drop_options: from this retransmission */
 #define TP_TCP_OOW_ACK_MS 500      /* out-of-window ACK rate limit (Linux's default) */
 
 /* A byte ring of fixed capacity (tcp_buf.c). */
@@ -279,6 +280,7 @@ bool tp_reass_empty(const struct tp_reass *q);
 /* Before our SYN: what we will offer, from the stack's configuration. */
 void tp_tcp_opts_offer(struct tp_tcb *tcb);
 /* On the peer's SYN (or SYN,ACK): keep what both sides offered. */
+void tp_tcp_opts_withdraw(struct tp_tcb *tcb);
 void tp_tcp_opts_syn(struct tp_tcb *tcb, const struct tp_tcp_opts *peer, struct tapir_time now);
 /* The options an outgoing segment with flags carries. */
 void tp_tcp_opts_out(struct tp_tcb *tcb, uint8_t flags, struct tp_tcp_opts *o);

@@ -54,6 +54,14 @@ tp_tcp_opts_offer(struct tp_tcb *tcb)
     tcb->ts_recent_valid = false;
 }
 
+/* cfg.tcp.syn_rtx_drop_options: the SYNs from now on offer only the MSS. */
+void
+tp_tcp_opts_withdraw(struct tp_tcb *tcb)
+{
+    tcb->opt_wscale = tcb->opt_ts = tcb->opt_sack = false;
+    tcb->rcv_wscale = 0;
+}
+
 void
 tp_tcp_opts_syn(struct tp_tcb *tcb, const struct tp_tcp_opts *peer, struct tapir_time now)
 {

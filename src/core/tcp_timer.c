@@ -217,6 +217,9 @@ rtx_expired(struct tp_tcb *tcb, struct tapir_time now)
         return;
     }
     tcb->n_rtx++;
+    if (tcb->state == TAPIR_TCP_SYN_SENT && tcb->n_rtx >= TP_TCP_SYN_RTX_BARE
+        && st->cfg.tcp.syn_rtx_drop_options)
+        tp_tcp_opts_withdraw(tcb);
     tcb->rto_us = rto_clamp(tcb, tcb->rto_us * 2);
     tcb->rtt_timing = false;        /* Karn's rule */
     tp_cc_on_rto(tcb);

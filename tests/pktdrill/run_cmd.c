@@ -29,7 +29,8 @@
  * derived from kern.ipc.maxsockbuf (2 MB: scale 6), the buffers rounded
  * up to a multiple of the MSS after the SYN exchange, and the receive
  * window offered as all the free space (its receiver SWS avoidance), and
- * an ACK sent while our FIN is unacknowledged repeating the FIN.
+ * an ACK sent while our FIN is unacknowledged repeating the FIN, and
+ * ECONNRESET for an RST in CLOSING or LAST-ACK.
  */
 void
 pd_bsd_profile(struct tapir_config *cfg)
@@ -41,6 +42,7 @@ pd_bsd_profile(struct tapir_config *cfg)
     cfg->tcp.cwv = TAPIR_TCP_CWV_RESTART;           /* newcwv=0: RFC 5681 4.1 restart */
     cfg->tcp.rcv_wnd_free_space = true;
     cfg->tcp.ack_repeats_fin = true;
+    cfg->tcp.rst_error_after_fin = true;
 }
 
 /* ---- sysctl knobs ------------------------------------------------------------- */
@@ -91,7 +93,7 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.insecure_rst", CFG_BOOL(tcp.rst_in_window, SIZE_MAX) },
     { "net.inet.tcp.insecure_syn", CFG_BOOL(tcp.syn_in_window, SIZE_MAX) },
     { "net.inet.tcp.drop_synfin", CFG_NOT(tcp.synfin_as_syn) },
-    { "net.inet.tcp.rexmit_drop_options", FIXED(0, "tapir keeps options in SYN retransmissions") },
+    { "net.inet.tcp.rexmit_drop_options", CFG_BOOL(tcp.syn_rtx_drop_options, SIZE_MAX) },
     { "net.inet.tcp.icmp_may_rst", CFG_NOT(tcp.icmp_soft_only) },
     { "net.inet.tcp.keepidle", CFG_MS_S(tcp.keepidle_s) },
     { "net.inet.tcp.keepintvl", CFG_MS_S(tcp.keepintvl_s) },

@@ -13,7 +13,10 @@
  *                       3.8.6.2.2), a scaled window rounded up, and
  *                       segments accepted up to the free space;
  *   ack_repeats_fin     an ACK sent while our FIN is unacknowledged
- *                       repeats the FIN (challenge ACKs stay bare).
+ *                       repeats the FIN (challenge ACKs stay bare);
+ *   rst_error_after_fin ECONNRESET for an RST in CLOSING and LAST-ACK;
+ *   syn_rtx_drop_options  SYN retransmissions from the third on offer only
+ *                       the MSS, and the connection then goes unscaled.
  *
  * Each is checked against the default, so a test fails if the setting
  * does nothing or leaks into the default behaviour.
@@ -483,6 +486,113 @@ test_ack_repeats_fin_data(void **state)
     finish(h, l, c);
 }
 
+/* An exact RST in CLOSING (both FINs crossed) or LAST-ACK (the peer closed
+ * first): the error the application finds afterwards. */
+static int
+rst_error(bool setting, bool last_ack)
+{
+    struct tapir_config cfg;
+    struct th *h;
+    int l, c, err;
+    uint32_t iss;
+
+    th_config(&cfg);
+    cfg.tcp.rst_error_after_fin = setting;
+    h = th_new(&cfg);
+    c = th_passive_open(h, 80, PEER_ISS, &l, &iss);
+    if (last_ack) {
+        th_send(h, F | A, PEER_ISS + 1, iss + 1, 65535, NULL, 0);
+        th_expect(h, A, iss + 1, PEER_ISS + 2, TH_ANY, 0);
+    }
+    assert_int_equal(tapir_tcp_shutdown(h->st, c, TAPIR_SHUT_WR), 0);
+    th_poll(h);
+    th_expect(h, F | A, iss + 1, PEER_ISS + 1 + last_ack, TH_ANY, 0);
+    if (!last_ack) {
+        th_send(h, F | A, PEER_ISS + 1, iss + 1, 65535, NULL, 0);
+        th_expect(h, A, iss + 2, PEER_ISS + 2, TH_ANY, 0);
+    }
+    assert_int_equal(th_state(h, c), last_ack ? TAPIR_TCP_LAST_ACK : TAPIR_TCP_CLOSING);
+    th_send(h, R, PEER_ISS + 2, 0, 0, NULL, 0);
+    th_expect_none(h);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_CLOSED);
+    err = tapir_tcp_error(h->st, c);
+    tapir_tcp_close(h->st, c);
+    finish(h, l, -1);
+    return err;
+}
+
+static void
+test_rst_error_after_fin(void **state)
+{
+    (void)state;
+    assert_int_equal(rst_error(false, false), 0);
+    assert_int_equal(rst_error(false, true), 0);
+    assert_int_equal(rst_error(true, false), -ECONNRESET);
+    assert_int_equal(rst_error(true, true), -ECONNRESET);
+}
+
+/* The options of the SYN and its retransmissions, then a SYN-ACK that
+ * offers everything: with the setting the fourth SYN is <mss> alone and
+ * the connection uses none of the extensions. */
+static void
+syn_rtx_options(bool setting)
+{
+    struct tapir_config cfg;
+    struct th *h;
+    struct th_seg *sa = calloc(1, sizeof(*sa));
+    struct tapir_sockaddr me;
+    struct tapir_tcp_info info;
+    int s;
+    uint32_t iss;
+
+    assert_non_null(sa);
+    th_config(&cfg);
+    cfg.tcp.syn_rtx_drop_options = setting;
+    h = th_new(&cfg);
+    s = tapir_tcp_socket(h->st);
+    assert_int_equal(tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 80 }),
+        -EINPROGRESS);
+    assert_int_equal(tapir_tcp_getsockname(h->st, s, &me), 0);
+    h->lport = me.port;
+    h->rport = 80;
+    th_poll(h);
+    for (int i = 0; i < 5; i++) {
+        bool bare = setting && i >= 3;
+
+        if (i > 0)
+            th_advance_ms(h, 1000 << (i - 1));
+        th_expect(h, S, TH_ANY, 0, 65535, 0);
+        assert_true(h->last.opts.has_mss);
+        assert_int_equal(h->last.opts.has_wscale, !bare);
+        assert_int_equal(h->last.opts.has_ts, !bare);
+        assert_int_equal(h->last.opts.sack_permitted, !bare);
+    }
+    iss = h->last.seq;
+    sa->flags = S | A;
+    sa->seq = PEER_ISS;
+    sa->ack = iss + 1;
+    sa->win = 65535;
+    sa->opts.has_mss = true;
+    sa->opts.mss = 1460;
+    sa->opts.has_wscale = true;
+    sa->opts.wscale = 2;
+    sa->opts.sack_permitted = true;
+    th_inject(h, sa);
+    free(sa);
+    th_expect(h, A, iss + 1, PEER_ISS + 1, TH_ANY, 0);
+    assert_int_equal(tapir_tcp_info(h->st, s, &info), 0);
+    assert_int_equal(info.options != 0, !setting);
+    finish(h, -1, s);
+}
+
+static void
+test_syn_rtx_drop_options(void **state)
+{
+    (void)state;
+    syn_rtx_options(false);
+    syn_rtx_options(true);
+}
+
 int
 main(void)
 {
@@ -500,6 +610,8 @@ main(void)
         cmocka_unit_test(test_free_space_acceptance),
         cmocka_unit_test(test_ack_repeats_fin),
         cmocka_unit_test(test_ack_repeats_fin_data),
+        cmocka_unit_test(test_rst_error_after_fin),
+        cmocka_unit_test(test_syn_rtx_drop_options),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
