@@ -44,10 +44,14 @@ reason() {
         echo "MSS for a 72-byte MTU: FreeBSD offers 32 (MTU - 40, RFC 9293 3.7.1, MUST-67); tapir offers 64, its MSS floor, more than the link can carry -- tapir issue"; return ;;
     *time-wait-via-closing*"|sockstat: 0 connections in TIME_WAIT"*)
         echo "CLOSING: the peer's retransmitted FIN (below RCV.NXT) carries the ACK of our FIN; FreeBSD processes that ACK (BSD practice), tapir drops the unacceptable segment after a duplicate ACK (RFC 9293 3.10.7.4) and stays in CLOSING"; return ;;
+    *rcv-syn-fin-time-wait*"|flags S., expected"*)
+        echo "TIME-WAIT: a SYN+FIN taken as a SYN (drop_synfin=0) beyond RCV.NXT reopens the connection (RFC 1122 4.2.2.13 MAY; FreeBSD does the same); the STANDARD branch expects a challenge ACK or, with insecure_syn=1, a RST"; return ;;
+    *rcv-syn-ack-time-wait*"|flags R., expected ."*)
+        echo "TIME-WAIT with insecure_syn=1: a SYN,ACK just past the advertised window lies inside tapir's free-space window (cfg.tcp.rcv_wnd_free_space) and draws a RST; FreeBSD's TIME-WAIT keeps only the advertised window and answers with an ACK"; return ;;
     *rcv-syn-fin-time-wait*"|expected packet not sent"*)
         echo "SYN+FIN in TIME-WAIT: the STANDARD branch expects a challenge ACK (RFC 5961 4.2); tapir drops SYN+FIN (FreeBSD's drop_synfin=1)"; return ;;
     *rcv-syn-time-wait*"|flags S., expected"*)
-        echo "TIME-WAIT: a SYN beyond RCV.NXT reopens the connection (RFC 1122 4.2.2.13 MAY; FreeBSD does the same); the STANDARD branch expects a challenge ACK (RFC 5961 4.2)"; return ;;
+        echo "TIME-WAIT: a SYN beyond RCV.NXT reopens the connection (RFC 1122 4.2.2.13 MAY; FreeBSD does the same); the STANDARD branch expects a challenge ACK (RFC 5961 4.2) or, with insecure_syn=1, a RST"; return ;;
     *rcv-rst-closing*"|getsockopt: value 0, expected 104"|*rcv-rst-last-ack*"|getsockopt: value 0, expected 104")
         echo "RST in CLOSING/LAST-ACK: FreeBSD reports ECONNRESET; tapir closes without an error as RFC 9293 3.10.7.4 says"; return ;;
     esac
