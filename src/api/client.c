@@ -405,6 +405,22 @@ to_bridge(int fd)
     return err == -EISCONN || err == -EINVAL ? 0 : err;
 }
 
+/* Connect fd to the bridge (filled until not writable when non-blocking)
+ * and ask the engine to take it: proto.h's ATTACH. */
+static int
+attach(const char *path, int fd, struct tp_sock_req *req, bool nonblocking)
+{
+    struct tp_sock_rep rep;
+    int err;
+
+    if ((err = to_bridge(fd)) != 0)
+        return err;
+    req->arg[0] = TP_SOCK_CONNECT_ATTACH;
+    req->arg[1] = nonblocking ? fill(fd) : 0;
+    req->arg[2] = !nonblocking;
+    return call(path, fd, req, &rep);
+}
+
 int
 tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -424,34 +440,34 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
     if (req.addr == 0 || req.addr == INADDR_BROADCAST || IN_MULTICAST(req.addr))
         return -ENETUNREACH;
     if (fl & O_NONBLOCK) {
-        /* Fill only a socket that will start connecting: on one that is
-         * connected the zeros would be data (a second connect() is how
-         * some programs check for completion: EISCONN). */
-        req.arg[0] = TP_SOCK_CONNECT_PROBE;
+        /* START first: the socket is filled only once tapir connects (on
+         * one connected, the zeros would be data). */
+        req.arg[0] = TP_SOCK_CONNECT_START_NONBLOCK;
         if ((err = call(path, fd, &req, &rep)) != 0)
             return err;
         if (rep.val == TP_SOCK_CONNECT_DONE)
             return 0;
-        if ((err = to_bridge(fd)) != 0)
-            return err;
-        req.arg[0] = TP_SOCK_CONNECT_NONBLOCK;
-        req.arg[1] = fill(fd);
-        return call(path, fd, &req, &rep);
+        return attach(path, fd, &req, true);
     }
     /* A blocking connect waits at most SO_SNDTIMEO, as the kernel's does,
-     * then says EINPROGRESS; the connection goes on. */
-    if ((err = to_bridge(fd)) != 0)
-        return err;
+     * then says EINPROGRESS; the connection goes on, as a non-blocking one. */
     req.magic = TP_SOCK_MAGIC;
     req.version = TP_SOCK_VERSION;
+    req.arg[0] = TP_SOCK_CONNECT_START_BLOCK;
     if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_SNDTIMEO_OLD, &tv, &tvlen) < 0
         || (tv.tv_sec == 0 && tv.tv_usec == 0))
         err = exchange(path, &req, sizeof(req), fd, &rep, NULL, NULL);
     else
         err = exchange(path, &req, sizeof(req), fd, &rep, NULL, &tv);
+    if (err == -EAGAIN) {
+        err = attach(path, fd, &req, true);
+        return err == 0 ? -EINPROGRESS : err;
+    }
     if (err != 0)
-        return err == -EAGAIN ? -EINPROGRESS : err;
-    return -rep.err;
+        return err;
+    if (rep.err != 0 || rep.val == TP_SOCK_CONNECT_DONE)
+        return -rep.err;
+    return attach(path, fd, &req, false);
 }
 
 /*

@@ -94,6 +94,8 @@ struct bsock {
     size_t pend_off, pend_len;
     uint32_t opts_set;              /* TP_SOCK_CARRIED options the program set */
     bool nb_connect;                /* a non-blocking connect was made */
+    bool attached;                  /* our end carries data (ATTACH done, or accepted) */
+    int conn_err;                   /* a non-blocking connect failed before ATTACH */
     bool connect_unreported;        /* ... has completed: the next connect() says 0 */
     int acc_h;                      /* listener: a connection the program's queue refused */
     struct tapir_sockaddr acc_peer;
@@ -155,6 +157,7 @@ static const char *const eng_stat_names[TP_ENGINE_STAT_N] = {
 };
 
 static void arm_timer(struct tp_engine *eng);
+static int carried_opt(int i);
 static void bs_update(struct bsock *bs);
 static void bs_release(struct bsock *bs, int err);
 static void bs_pump_tx(struct bsock *bs);
@@ -363,7 +366,7 @@ bs_events(const struct bsock *bs)
 {
     uint32_t ev = 0;
 
-    if (bs->state == BS_CONNECTED) {
+    if (bs->state == BS_CONNECTED && bs->attached) {
         if (!bs->prog_eof && !bs->tapir_full && bs->pend_len == 0)
             ev |= EPOLLIN;
         if (bs->unix_full)
@@ -629,6 +632,8 @@ bs_pump_tx(struct bsock *bs)
     struct tp_engine *eng = bs->eng;
     size_t moved = 0;
 
+    if (!bs->attached)
+        return;                     /* not attached yet */
     if (bs->state != BS_CONNECTED || !flush_pend(bs))
         goto out;
     bs->tapir_full = false;
@@ -685,8 +690,8 @@ bs_pump_rx(struct bsock *bs)
     struct tp_engine *eng = bs->eng;
     size_t moved = 0;
 
-    if (bs->state != BS_CONNECTED || bs->rx_eof)
-        return;
+    if (bs->state != BS_CONNECTED || bs->rx_eof || !bs->attached)
+        return;                     /* (not attached yet: tapir keeps it) */
     if (bs->rx_dead) {
         drop_rx(bs);
         return;
@@ -760,6 +765,7 @@ deliver(struct bsock *ls, const struct bsock *to)
         tp_warn("accept: %s; resetting", strerror(-err));
         tapir_tcp_abort(eng->st, ls->acc_h);
     } else {
+        c->attached = true;
         eng->stats[TP_ENGINE_STAT_ACCEPTS]++;
         bs_update(c);
         bs_pump_rx(c);
@@ -844,27 +850,77 @@ discard_filler(struct bsock *bs)
     }
 }
 
+/* Answer a blocking connect's START. */
+static void
+answer_waiter(struct bsock *bs, int err)
+{
+    struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT, .err = err };
+
+    ctl_reply(bs->waiter, &rep, -1);
+    bs->waiter->waiting = NULL;
+    bs->waiter = NULL;
+}
+
+/*
+ * A blocking connect failed before the program's socket was attached: it
+ * is a fresh socket again, as Linux's is, with a new tapir socket that
+ * has the options the program set and the address it bound.
+ */
+static void
+bs_renew(struct bsock *bs, int err)
+{
+    struct tp_engine *eng = bs->eng;
+    int h = tapir_tcp_socket(eng->st);
+
+    answer_waiter(bs, err);
+    if (h < 0) {
+        bs_release(bs, 0);
+        return;
+    }
+    for (int i = 0; i < 32; i++) {
+        int opt = carried_opt(i), v;
+
+        if ((bs->opts_set & (1u << i)) && opt >= 0
+            && tapir_tcp_getsockopt(eng->st, bs->h, (enum tapir_tcp_opt)opt, &v) == 0)
+            tapir_tcp_setsockopt(eng->st, h, (enum tapir_tcp_opt)opt, v);
+    }
+    table_del(eng, bs);
+    tapir_tcp_close(eng->st, bs->h);
+    bs->h = h;
+    table_add(eng, bs);
+    if (bs->holds_port && tapir_tcp_bind(eng->st, h, bs->port_name) != 0)
+        bs->holds_port = false;
+    bs->state = BS_FRESH;
+    bs->nb_connect = false;
+}
+
 static void
 connect_done(struct bsock *bs, int err)
 {
+    if (err != 0 && !bs->attached && bs->waiter != NULL) {
+        bs_renew(bs, err);
+        return;
+    }
+    if (err != 0 && !bs->attached && bs->nb_connect) {
+        bs->conn_err = err;         /* told at ATTACH, as POLLERR and SO_ERROR */
+        return;
+    }
     if (err != 0) {
         /* The filler stays unread: closing our end with data in it marks
          * the program's socket in error, so poll says POLLERR as well. */
         bs_fail(bs, err);
         return;
     }
-    discard_filler(bs);
     bs->state = BS_CONNECTED;
+    if (bs->waiter != NULL)
+        answer_waiter(bs, 0);       /* the client attaches next */
+    if (!bs->attached)
+        return;
+    discard_filler(bs);
     bs->connect_unreported = bs->nb_connect;
-    if (bs->waiter != NULL) {
-        struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT };
-
-        ctl_reply(bs->waiter, &rep, -1);
-        bs->waiter->waiting = NULL;
-        bs->waiter = NULL;
-    }
     bs_pump_rx(bs);
-    bs_pump_tx(bs);
+    if (!bs->dead)
+        bs_pump_tx(bs);
 }
 
 static void
@@ -890,7 +946,7 @@ bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events)
     /* Release once what the program wrote has all been read; while tapir
      * is full the rest of it waits (bs_events keeps HUP quiet).  A socket
      * connecting, or failed to connect, goes at once. */
-    if (bs->state == BS_CONNECTED && (!bs->prog_eof || bs->pend_len > 0)) {
+    if (bs->state == BS_CONNECTED && bs->attached && (!bs->prog_eof || bs->pend_len > 0)) {
         bs_update(bs);
         return;
     }
@@ -1019,7 +1075,7 @@ prog_alive(struct tp_engine *eng, const struct bsock *bs)
 static bool
 unattached(const struct bsock *bs)
 {
-    return !bs->dead && bs->efd < 0 && (bs->state == BS_FRESH || bs->state == BS_LISTENING);
+    return !bs->dead && bs->efd < 0;
 }
 
 /* Release the fresh and listening sockets whose program socket is gone;
@@ -1114,7 +1170,7 @@ drain_bridge(struct tp_engine *eng)
             if (*end == '\0')
                 bs = find_key(eng, ino);
         }
-        if (bs == NULL || bs->state != BS_FRESH || bs->efd >= 0 || bs_attach(bs, fd) != 0) {
+        if (bs == NULL || bs->state == BS_LISTENING || bs->efd >= 0 || bs_attach(bs, fd) != 0) {
             eng->stats[TP_ENGINE_STAT_BAD_REQUESTS]++;
             close(fd);
         }
@@ -1165,12 +1221,50 @@ op_socket(struct tp_engine *eng, int *out_fd)
     return 0;
 }
 
+/* ATTACH: the program's socket is connected to the bridge (and filled, for
+ * a non-blocking connect): take our end of it. */
+static int
+op_attach(struct tp_engine *eng, struct bsock *bs, const struct tp_sock_req *req)
+{
+    bool blocking = req->arg[2] != 0;
+
+    if (req->arg[1] < 0 || bs->attached
+        || (bs->state != BS_CONNECTING && bs->state != BS_CONNECTED))
+        return EINVAL;
+    if (bs->efd < 0)
+        drain_bridge(eng);          /* (the bridge's watch may have done it) */
+    if (bs->efd < 0)
+        return EINVAL;              /* the client did not connect its socket to the bridge */
+    bs->attached = true;
+    bs->filler = (uint32_t)req->arg[1];
+    if (bs->conn_err != 0) {
+        bs_fail(bs, bs->conn_err);  /* our end closes on the filler: POLLERR */
+        return EINPROGRESS;
+    }
+    if (bs->state == BS_CONNECTING) {
+        bs->nb_connect = true;      /* from here it ends as a non-blocking connect */
+        return EINPROGRESS;
+    }
+    /* Established already (a blocking connect, or a quick one). */
+    discard_filler(bs);
+    bs->connect_unreported = !blocking;
+    bs_pump_rx(bs);
+    if (!bs->dead)
+        bs_pump_tx(bs);
+    return blocking ? 0 : EINPROGRESS;
+}
+
 static int
 op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
     const struct tp_sock_req *req, struct tp_sock_rep *rep, bool *deferred)
 {
     int err;
 
+    if (req->arg[0] == TP_SOCK_CONNECT_ATTACH)
+        return op_attach(eng, bs, req);
+    if (req->arg[0] != TP_SOCK_CONNECT_START_BLOCK
+        && req->arg[0] != TP_SOCK_CONNECT_START_NONBLOCK)
+        return EINVAL;
     if (bs->state == BS_CONNECTING)
         return EALREADY;
     if (bs->state == BS_CONNECTED && bs->connect_unreported) {
@@ -1178,30 +1272,17 @@ op_connect(struct tp_engine *eng, struct eng_ctl *c, struct bsock *bs,
         rep->val = TP_SOCK_CONNECT_DONE;
         return 0;
     }
-    if (bs->state != BS_FRESH)
+    if (bs->state != BS_FRESH || bs->efd >= 0)
         return EISCONN;
-    if (req->arg[1] < 0 || req->arg[0] < TP_SOCK_CONNECT_BLOCK
-        || req->arg[0] > TP_SOCK_CONNECT_PROBE)
-        return EINVAL;
-    if (req->arg[0] == TP_SOCK_CONNECT_PROBE)
-        return 0;
-    if (bs->efd < 0)
-        drain_bridge(eng);
-    if (bs->efd < 0)
-        return EINVAL;              /* the client did not connect its socket to the bridge */
     err = tapir_tcp_connect(eng->st, bs->h,
         (struct tapir_sockaddr){ .addr = req->addr, .port = req->port });
-    bs->filler = (uint32_t)req->arg[1];
-    if (err != -EINPROGRESS && err != 0) {
-        discard_filler(bs);
-        return -err;
-    }
+    if (err != -EINPROGRESS && err != 0)
+        return -err;                /* the socket stays fresh */
     bs->state = BS_CONNECTING;
+    bs->nb_connect = req->arg[0] == TP_SOCK_CONNECT_START_NONBLOCK;
     arm_timer(eng);
-    if (req->arg[0] == TP_SOCK_CONNECT_NONBLOCK) {
-        bs->nb_connect = true;
-        return EINPROGRESS;
-    }
+    if (bs->nb_connect)
+        return 0;
     bs->waiter = c;
     c->waiting = bs;
     *deferred = true;
@@ -1344,6 +1425,21 @@ carried_bit(int level, int name)
             return 1u << i;
     }
     return 0;
+}
+
+/* tapir's option for entry i of TP_SOCK_CARRIED; -1 if none (or no entry). */
+static int
+carried_opt(int i)
+{
+    static const int opts[][2] = {
+#define X(l, n) { l, n },
+        TP_SOCK_CARRIED(X)
+#undef X
+    };
+
+    if (i < 0 || (size_t)i >= sizeof(opts) / sizeof(opts[0]))
+        return -1;
+    return map_opt(opts[i][0], opts[i][1]);
 }
 
 static int

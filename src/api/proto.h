@@ -52,21 +52,29 @@ enum tp_sock_op {
 };
 
 /*
- * CONNECT's arg0.  A blocking connect is answered when it completes.  A
- * non-blocking one first probes (answered at once: 0 if the socket can
- * start connecting, else EALREADY, EISCONN, ...), then fills the program's
- * end until it polls not-writable and sends NONBLOCK with the byte count
- * in arg1: the engine discards that many bytes once the connection is
- * established (or failed), and the program sees POLLOUT at that moment,
- * as with the kernel's TCP.
+ * CONNECT's arg0.  A connect() is two requests, so that the program's
+ * socket is attached (connected to the bridge) only once tapir has taken
+ * the connection in hand, and stays a fresh socket when it refuses.
+ *   START_NONBLOCK, START_BLOCK: tapir connects to addr:port.  An error
+ *     (EALREADY, EISCONN, ENETUNREACH, ...) leaves the socket as it was.
+ *     NONBLOCK is answered at once (0); BLOCK when the connection is
+ *     established (0) or failed (its errno: the socket is fresh again, as
+ *     Linux's is after a failed connect, and can connect again).
+ *   ATTACH: the client has connected its socket to the bridge and, for a
+ *     non-blocking connect, filled it until it polls not-writable (arg1:
+ *     the byte count); the engine takes the bridge's end, and discards the
+ *     filler once the connection is established (or failed), so that the
+ *     program sees POLLOUT at that moment, as with the kernel's TCP.
+ *     Answered EINPROGRESS (arg2 0: non-blocking) or 0 (arg2 1: after a
+ *     blocking START said 0).
  */
 enum {
-    TP_SOCK_CONNECT_BLOCK = 0,
-    TP_SOCK_CONNECT_NONBLOCK = 1,
-    TP_SOCK_CONNECT_PROBE = 2,
+    TP_SOCK_CONNECT_START_BLOCK = 0,
+    TP_SOCK_CONNECT_START_NONBLOCK = 1,
+    TP_SOCK_CONNECT_ATTACH = 2,
 };
 
-/* CONNECT's reply val: a non-blocking connect completed since the last
+/* START's reply val: a non-blocking connect completed since the last
  * connect(), which therefore returns 0 (later ones: EISCONN). */
 #define TP_SOCK_CONNECT_DONE 1
 

@@ -370,6 +370,17 @@ connects(void)
     close(s);
 
     s = tcp(0);
+    say("connect to a closed port", connect(s, SA(peer_closed), sizeof(peer_closed)));
+    say("... and again", connect(s, SA(peer_closed), sizeof(peer_closed)));
+    say("... write", send(s, b, 3, MSG_NOSIGNAL));
+    say("... read", recv(s, b, 3, MSG_DONTWAIT));
+    say_poll("... poll", s, 0);
+    say("... then to an open port", connect(s, SA(peer_open), sizeof(peer_open)));
+    say("... send 3", send(s, b, 3, 0));
+    say("... recv 3", recv(s, b, 3, MSG_WAITALL));
+    close(s);
+
+    s = tcp(0);
     sa = in4("224.0.0.1", 80);
     say("connect to a multicast address", connect(s, SA(sa), sizeof(sa)));
     say("... write", send(s, b, 3, MSG_NOSIGNAL));
