@@ -121,6 +121,17 @@ struct tapir_tcp_config {
      * scale, timestamps or SACK-permitted), in case a middlebox drops SYNs
      * carrying them.  Off by default (FreeBSD's rexmit_drop_options). */
     bool syn_rtx_drop_options;
+    /* A SYN for a connection in TIME-WAIT never reopens it: it gets RFC
+     * 5961 4.2's challenge ACK as in the other synchronized states.  Off
+     * by default: a SYN beyond RCV.NXT ends the TIME-WAIT connection and
+     * goes to the listener (RFC 6191, RFC 1122 4.2.2.13; FreeBSD does the
+     * same).  The FreeBSD suite's STANDARD branch expects it on. */
+    bool tw_syn_challenge;
+    /* A segment lying wholly before RCV.NXT still has its ACK field
+     * processed before the duplicate ACK answers it (BSD's practice: a
+     * retransmitted FIN may carry the ACK of ours).  Off by default: RFC
+     * 9293 3.10.7.4 drops an unacceptable segment after the answer. */
+    bool old_segment_ack;
 };
 
 enum tapir_tcp_state {

@@ -296,9 +296,10 @@ check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
     bool ok;
 
     /* cfg.tcp.rcv_wnd_free_space: RCV.WND is the free buffer space when
-     * that exceeds what was advertised (beyond 65535 bytes unscaled). */
+     * that exceeds what was advertised (beyond 65535 bytes unscaled);
+     * TIME-WAIT, which takes no more data, keeps what it advertised. */
     if (st->cfg.tcp.rcv_wnd_free_space && tcb->rcv.buf != NULL
-        && tp_ring_free(&tcb->rcv) > wnd)
+        && tcb->state != TAPIR_TCP_TIME_WAIT && tp_ring_free(&tcb->rcv) > wnd)
         wnd = tp_ring_free(&tcb->rcv);
 
     if (c->len == 0)
@@ -746,6 +747,29 @@ check_fin(struct tp_tcb *tcb, struct seg_ctx *c)
     return SEG_CONTINUE;
 }
 
+/* An unacceptable segment, to be answered with an ACK.  With
+ * cfg.tcp.old_segment_ack one lying wholly before RCV.NXT (no RST or SYN)
+ * has its ACK field processed first; if that ends CLOSING, TIME-WAIT
+ * begins without an answer, as the peer's FIN was acknowledged already. */
+static enum seg_verdict
+old_segment(struct tp_tcb *tcb, struct seg_ctx *c)
+{
+    enum tapir_tcp_state was = tcb->state;
+    enum seg_verdict v;
+
+    if (!tcb->st->cfg.tcp.old_segment_ack || !has(c, TP_TCP_ACK) || has(c, TP_TCP_RST)
+        || has(c, TP_TCP_SYN) || tp_seq_gt(c->seq + c->len, tcb->rcv_nxt))
+        return SEG_DROP_ACK;
+    c->data_len = 0;
+    c->fin = false;
+    v = check_ack(tcb, c);
+    if (v == SEG_GONE)
+        return v;
+    if (was == TAPIR_TCP_CLOSING && tcb->state == TAPIR_TCP_TIME_WAIT)
+        return SEG_DROP;
+    return v == SEG_DROP_CHALLENGE ? v : SEG_DROP_ACK;
+}
+
 static enum seg_verdict
 input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
 {
@@ -769,7 +793,7 @@ input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
     if (tp_tcp_paws_reject(tcb, &c->opts, c->h.flags, c->now))
         return SEG_DROP_ACK;
     if ((v = check_sequence(tcb, c)) != SEG_CONTINUE)   /* first */
-        return v;
+        return v == SEG_DROP_ACK ? old_segment(tcb, c) : v;
     tp_tcp_ts_update(tcb, &c->opts, c->h.seq, c->now);  /* R3 */
     if ((v = check_rst(tcb, c)) != SEG_CONTINUE)        /* second */
         return v;
@@ -804,7 +828,7 @@ static bool
 time_wait_reuse(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
     if (tcb->state != TAPIR_TCP_TIME_WAIT || !has(c, TP_TCP_SYN) || has(c, TP_TCP_ACK)
-        || !tp_seq_gt(c->seq, tcb->rcv_nxt))
+        || !tp_seq_gt(c->seq, tcb->rcv_nxt) || tcb->st->cfg.tcp.tw_syn_challenge)
         return false;
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_TW_RECYCLED);
     tp_tcb_closed(tcb, 0);

@@ -16,7 +16,9 @@
  *                       repeats the FIN (challenge ACKs stay bare);
  *   rst_error_after_fin ECONNRESET for an RST in CLOSING and LAST-ACK;
  *   syn_rtx_drop_options  SYN retransmissions from the third on offer only
- *                       the MSS, and the connection then goes unscaled.
+ *                       the MSS, and the connection then goes unscaled;
+ *   tw_syn_challenge    a SYN never reopens a TIME-WAIT connection;
+ *   old_segment_ack     the ACK field of a wholly old segment is taken.
  *
  * Each is checked against the default, so a test fails if the setting
  * does nothing or leaks into the default behaviour.
@@ -593,6 +595,96 @@ test_syn_rtx_drop_options(void **state)
     syn_rtx_options(true);
 }
 
+/* Our close, then the peer's: TIME-WAIT with the listener still open.
+ * Then a new SYN beyond RCV.NXT from the same port. */
+static void
+tw_syn(bool setting)
+{
+    struct tapir_config cfg;
+    struct th *h;
+    int l, c;
+    uint32_t iss;
+
+    th_config(&cfg);
+    cfg.tcp.tw_syn_challenge = setting;
+    /* TIME-WAIT keeps the advertised window (65535) under free-space: the
+     * SYN lies outside it, so even with RFC 5961 4.2 off it draws a
+     * challenge ACK, not the RST an in-window SYN would. */
+    cfg.tcp.rcv_wnd_free_space = true;
+    cfg.tcp.syn_in_window = true;
+    h = th_new(&cfg);
+    c = th_passive_open(h, 80, PEER_ISS, &l, &iss);
+    assert_int_equal(tapir_tcp_shutdown(h->st, c, TAPIR_SHUT_WR), 0);
+    th_poll(h);
+    th_expect(h, F | A, iss + 1, PEER_ISS + 1, TH_ANY, 0);
+    th_send(h, F | A, PEER_ISS + 1, iss + 2, 65535, NULL, 0);
+    th_expect(h, A, iss + 2, PEER_ISS + 2, TH_ANY, 0);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_TIME_WAIT);
+    th_advance_ms(h, 1000);
+    th_send(h, S, PEER_ISS + 100000, 0, 65535, NULL, 0);
+    if (setting) {
+        th_expect(h, A, iss + 2, PEER_ISS + 2, TH_ANY, 0);    /* RFC 5961 4.2 */
+        assert_int_equal(th_state(h, c), TAPIR_TCP_TIME_WAIT);
+        assert_int_equal(th_stat(h, "TcpExtTCPChallengeACK"), 1);
+    } else {
+        th_expect(h, S | A, TH_ANY, PEER_ISS + 100001, TH_ANY, 0);
+        assert_int_equal(th_state(h, c), TAPIR_TCP_CLOSED);
+    }
+    th_expect_none(h);
+    tapir_tcp_close(h->st, c);
+    finish(h, l, -1);
+}
+
+static void
+test_tw_syn_challenge(void **state)
+{
+    (void)state;
+    tw_syn(false);
+    tw_syn(true);
+}
+
+/* CLOSING (FINs crossed); the peer's FIN comes again, now acknowledging
+ * ours: by default an old segment, answered and dropped; with the setting
+ * its ACK ends CLOSING. */
+static void
+old_fin_acks_ours(bool setting)
+{
+    struct tapir_config cfg;
+    struct th *h;
+    int l, c;
+    uint32_t iss;
+
+    th_config(&cfg);
+    cfg.tcp.old_segment_ack = setting;
+    h = th_new(&cfg);
+    c = th_passive_open(h, 80, PEER_ISS, &l, &iss);
+    assert_int_equal(tapir_tcp_shutdown(h->st, c, TAPIR_SHUT_WR), 0);
+    th_poll(h);
+    th_expect(h, F | A, iss + 1, PEER_ISS + 1, TH_ANY, 0);
+    th_send(h, F | A, PEER_ISS + 1, iss + 1, 65535, NULL, 0);
+    th_expect(h, A, iss + 2, PEER_ISS + 2, TH_ANY, 0);
+    assert_int_equal(th_state(h, c), TAPIR_TCP_CLOSING);
+    th_advance_ms(h, 100);
+    th_send(h, F | A, PEER_ISS + 1, iss + 2, 65535, NULL, 0);
+    if (setting) {
+        assert_int_equal(th_state(h, c), TAPIR_TCP_TIME_WAIT);
+    } else {
+        th_expect(h, A, iss + 2, PEER_ISS + 2, TH_ANY, 0);
+        assert_int_equal(th_state(h, c), TAPIR_TCP_CLOSING);
+    }
+    th_expect_none(h);
+    tapir_tcp_close(h->st, c);
+    finish(h, l, -1);
+}
+
+static void
+test_old_segment_ack(void **state)
+{
+    (void)state;
+    old_fin_acks_ours(false);
+    old_fin_acks_ours(true);
+}
+
 int
 main(void)
 {
@@ -612,6 +704,8 @@ main(void)
         cmocka_unit_test(test_ack_repeats_fin_data),
         cmocka_unit_test(test_rst_error_after_fin),
         cmocka_unit_test(test_syn_rtx_drop_options),
+        cmocka_unit_test(test_tw_syn_challenge),
+        cmocka_unit_test(test_old_segment_ack),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
