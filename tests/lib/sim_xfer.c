@@ -306,6 +306,16 @@ stack_config(const struct sim_xfer_config *c, struct tapir_config *sc)
     if (c->mtu != 0)
         sc->mtu = c->mtu;
     sc->tcp.cc = c->cc;
+    if (c->bsd) {
+        /* The settings the conformance runner's bsd profile turns on. */
+        sc->tcp.wscale_bytes = 2097152;
+        sc->tcp.buf_round_mss = true;
+        sc->tcp.rcv_wnd_free_space = true;
+        sc->tcp.ack_repeats_fin = true;
+        sc->tcp.rst_error_after_fin = true;
+        sc->tcp.old_segment_ack = true;
+        sc->tcp.tw_syn_challenge = true;
+    }
     if (c->retries != 0) {
         sc->tcp.syn_retries = c->retries;
         sc->tcp.r2 = c->retries;

@@ -35,6 +35,8 @@ struct sim_xfer_config {
     int64_t outage_us;              /* ... for this long from then on */
     uint8_t opts_off[2];            /* per node: SIM_XFER_NO_* extensions not offered */
     enum tapir_tcp_cc cc;           /* congestion control of both nodes */
+    bool bsd;                       /* both nodes with FreeBSD's choices (the
+                                     * conformance runner's bsd profile) */
 };
 
 enum {

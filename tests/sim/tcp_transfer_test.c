@@ -48,6 +48,13 @@ static const struct sim_xfer_config configs[] = {
         .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 }, .strays = true },
     { .name = "bottleneck", .link = { .rate_bps = 10000000, .queue_bytes = 30000,
         .delay_us = 5000 }, .strays = true },
+    /* FreeBSD's RFC-permitted choices (docs/conformance.md, "The bsd
+     * profile"): scale 6, buffers rounded to the MSS (ring growth on the
+     * active side), free-space windows, FIN repeated on ACKs, old segments'
+     * ACKs taken; 100000-byte buffers are no multiple of the MSS. */
+    { .name = "bsd-mixed", .link = { .loss = 0.05, .dup = 0.05, .reorder = 0.05,
+        .reorder_us = 3000, .corrupt = 0.02, .delay_us = 1000, .jitter_us = 500 },
+        .strays = true, .bufs = 100000, .bsd = true },
     /* CUBIC (RFC 9438) instead of NewReno, through the bottleneck with 1 % loss. */
     { .name = "cubic", .link = { .loss = 0.01, .rate_bps = 10000000, .queue_bytes = 30000,
         .delay_us = 5000 }, .strays = true, .cc = TAPIR_TCP_CC_CUBIC },
