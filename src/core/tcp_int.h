@@ -112,6 +112,8 @@ struct tp_tcb {
     bool in_recovery;
     uint32_t recover;               /* RecoveryPoint (6675) / recover (6582) */
     uint32_t high_rxt;              /* HighRxt: end of the latest retransmission */
+    uint32_t rescue_rxt;            /* RescueRxt (RFC 6675 4 rule 4) */
+    bool rescue_valid;              /* false: RescueRxt undefined */
 
     /* Receive sequence variables. */
     uint32_t irs;
@@ -312,12 +314,23 @@ bool tp_sack_input(struct tp_tcb *tcb, const struct tp_tcp_opts *o);
 void tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked);
 /* A duplicate ACK (counted in n_dupacks) or one with new SACK information. */
 void tp_recovery_on_dupack(struct tp_tcb *tcb);
-/* An RTO: leave recovery, forget the scoreboard. */
+/* An RTO: leave recovery, keep the scoreboard (RFC 6675 5.1). */
 void tp_recovery_on_rto(struct tp_tcb *tcb);
 /* RFC 6675 SetPipe(): bytes believed in the network. */
 uint32_t tp_sack_pipe(const struct tp_tcb *tcb);
-/* RFC 6675 NextSeg() rule 1: the next lost range to retransmit. */
-bool tp_sack_next_hole(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len);
+/* The bytes cwnd is measured against: pipe in SACK recovery, otherwise
+ * SND.NXT - SND.UNA less what was SACKed below SND.NXT. */
+uint32_t tp_sack_in_flight(const struct tp_tcb *tcb);
+/* Before a segment at SND.NXT below SND.MAX (go-back-N): move SND.NXT past
+ * SACKed data; returns how many bytes may go before the next SACKed block
+ * (UINT32_MAX: no limit). */
+uint32_t tp_sack_skip_sacked(struct tp_tcb *tcb);
+/* RFC 6675 NextSeg() rule 1 (lost_only) or rule 3: the next hole above
+ * HighRxt to retransmit, at most SMSS. */
+bool tp_sack_next_hole(const struct tp_tcb *tcb, bool lost_only, uint32_t *seq, uint32_t *len);
+/* NextSeg() rule 4: the rescue retransmission, once per recovery: up to
+ * SMSS ending at the highest unSACKed byte below data_end.  Sets RescueRxt. */
+bool tp_sack_rescue(struct tp_tcb *tcb, uint32_t data_end, uint32_t *seq, uint32_t *len);
 
 /* tcp_output.c */
 /* Send whatever tcb has to send at now (data, FIN, ACKs, probes). */

@@ -179,6 +179,19 @@ tp_tcp_dsack_note(struct tp_tcb *tcb, uint32_t seq, uint32_t len)
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_DSACK_SENT);
 }
 
+/* Block i of the queue as SACK reports it: a FIN held right after it is
+ * sequence space received too (a sender that resends from SND.UNA after
+ * an RTO then need not send the FIN again). */
+static struct tp_sack_block
+sack_block(const struct tp_reass *q, int i)
+{
+    struct tp_sack_block b = q->blk[i];
+
+    if (q->has_fin && b.right == q->fin_seq)
+        b.right++;
+    return b;
+}
+
 void
 tp_tcp_sack_out(struct tp_tcb *tcb, struct tp_tcp_opts *o)
 {
@@ -196,8 +209,8 @@ tp_tcp_sack_out(struct tp_tcb *tcb, struct tp_tcp_opts *o)
         if (tp_seq_in(q->last_seq, q->blk[i].left, q->blk[i].right - q->blk[i].left))
             first = i;
     if (first >= 0)
-        o->sack[o->n_sack++] = q->blk[first];
+        o->sack[o->n_sack++] = sack_block(q, first);
     for (int i = q->n - 1; i >= 0 && o->n_sack < TP_TCP_MAX_SACK; i--)
         if (i != first)
-            o->sack[o->n_sack++] = q->blk[i];
+            o->sack[o->n_sack++] = sack_block(q, i);
 }

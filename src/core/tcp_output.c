@@ -154,11 +154,12 @@ emit(struct tp_tcb *tcb, const struct seg *s)
 static bool
 next_data(struct tp_tcb *tcb, struct seg *s)
 {
+    uint32_t room = tp_sack_skip_sacked(tcb);      /* go-back-N after an RTO */
     uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
     uint32_t avail = tp_seq_lt(tcb->snd_nxt, data_end) ? data_end - tcb->snd_nxt : 0;
     uint32_t inflight = tcb->snd_nxt - tcb->snd_una;
     /* RFC 6675: in SACK recovery cwnd is measured against pipe. */
-    uint32_t load = tcb->in_recovery && tcb->opt_sack ? tp_sack_pipe(tcb) : inflight;
+    uint32_t load = tp_sack_in_flight(tcb);
     uint32_t wusable = tcb->snd_wnd > inflight ? tcb->snd_wnd - inflight : 0;
     uint32_t cusable = tcb->cwnd > load ? tcb->cwnd - load : 0;
     uint32_t usable = wusable < cusable ? wusable : cusable;
@@ -170,9 +171,15 @@ next_data(struct tp_tcb *tcb, struct seg *s)
 
     if (len > tp_tcp_seg_max(tcb))
         len = tp_tcp_seg_max(tcb);
+    if (len > room)
+        len = room;
     if (tcb->probe_now && avail > 0 && len == 0)
         len = 1;                    /* RFC 9293 3.8.6.1: one byte into a zero window */
     fin = fin_state && tp_seq_leq(tcb->snd_nxt, data_end) && tcb->snd_nxt + len == data_end;
+    /* A FIN going out again waits for cwnd like data: after an RTO the
+     * segments before it (skipped SACKed data included) may carry it. */
+    if (fin && len == 0 && rtx && usable == 0)
+        fin = false;
     if (len == 0 && !fin)
         return false;
     /* RFC 9293 3.7.4 (Nagle, MUST-17 to be able to turn off) and 3.8.6.2.1
@@ -294,32 +301,47 @@ arm_persist(struct tp_tcb *tcb, struct tapir_time now)
     tp_tcp_timer_update(tcb);
 }
 
-/* RFC 6675 5 (C): while cwnd - pipe allows a segment, retransmit the
- * lost ranges NextSeg() names; new data then goes by next_segment(). */
+/* Retransmit [seq, seq + len) in SACK recovery (RFC 6675 5 (C.1)-(C.3));
+ * the rescue (rule 4) leaves HighRxt alone. */
 static void
-sack_retransmit(struct tp_tcb *tcb)
+sack_send(struct tp_tcb *tcb, uint32_t seq, uint32_t len, bool rescue)
+{
+    struct seg s = { .seq = seq, .len = len, .flags = TP_TCP_ACK };
+
+    emit(tcb, &s);
+    if (!rescue)
+        tcb->high_rxt = seq + len;
+    tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+    tp_stat_inc(tcb->st, rescue ? TP_STAT_TCP_EXT_SACK_RESCUE : TP_STAT_TCP_EXT_SACK_RETRANS);
+    tcb->total_retrans++;
+    tp_cc_on_retransmit(tcb, len);
+    tcb->rtt_timing = false;        /* Karn */
+}
+
+/* RFC 6675 5 (C): while cwnd - pipe allows a segment, retransmit what
+ * NextSeg() names: before new data (tail false) rule (1), the lost holes;
+ * after it (tail true: no new data could go) rules (3) and (4). */
+static void
+sack_retransmit(struct tp_tcb *tcb, bool tail)
 {
     uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len, seq, len;
-    struct seg s;
+    bool rescue = false;
 
     if (!tcb->in_recovery || !tcb->opt_sack)
         return;
-    for (int guard = 0; guard < 1000; guard++) {
-        if (tp_sack_pipe(tcb) + tp_tcp_seg_max(tcb) > tcb->cwnd
-            || !tp_sack_next_hole(tcb, &seq, &len))
+    for (int guard = 0; guard < 1000 && !rescue; guard++) {
+        if (tp_sack_pipe(tcb) + tp_tcp_seg_max(tcb) > tcb->cwnd)
             return;
+        if (!tp_sack_next_hole(tcb, !tail, &seq, &len)) {
+            if (!tail || !tp_sack_rescue(tcb, data_end, &seq, &len))
+                return;
+            rescue = true;
+        }
         if (tp_seq_lt(seq, tcb->snd_buf_seq) || !tp_seq_lt(seq, data_end))
             return;
         if (tp_seq_gt(seq + len, data_end))
             len = data_end - seq;
-        s = (struct seg){ .seq = seq, .len = len, .flags = TP_TCP_ACK };
-        emit(tcb, &s);
-        tcb->high_rxt = seq + len;
-        tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
-        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RETRANS);
-        tcb->total_retrans++;
-        tp_cc_on_retransmit(tcb, len);
-        tcb->rtt_timing = false;    /* Karn */
+        sack_send(tcb, seq, len, rescue);
     }
 }
 
@@ -353,11 +375,12 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
         tp_cc_after_idle(tcb);
         tcb->last_send = now;
     }
-    sack_retransmit(tcb);
+    sack_retransmit(tcb, false);
     for (int guard = 0; guard < 100000 && next_segment(tcb, &s); guard++) {
         emit(tcb, &s);
         account(tcb, &s, now);
     }
+    sack_retransmit(tcb, true);
     arm_persist(tcb, now);
 }
 

@@ -9,6 +9,12 @@
  * RFC 2883: counted, not used); a full list drops the new block, counted:
  * memory never grows.  Called by tcp_input.c (ACKs), tcp_output.c (what
  * to retransmit, how much is in flight) and tcp_timer.c (RTO).
+ *
+ * NextSeg() (RFC 6675 4) is split by when tcp_output.c asks: rule (1),
+ * lost holes, before new data; rule (2), new data, is tcp_output.c's own;
+ * rules (3), holes not yet deemed lost, and (4), one rescue retransmission
+ * at the tail per recovery, when no new data can go.  After an RTO the
+ * scoreboard is kept (RFC 6675 5.1): go-back-N skips SACKed ranges.
  */
 #include <string.h>
 
@@ -121,32 +127,76 @@ tp_sack_pipe(const struct tp_tcb *tcb)
     uint32_t pipe = tcb->snd_max - tcb->snd_una, hole = tcb->snd_una;
 
     /* Every byte sent and not acknowledged counts, except SACKed ones and
-     * those in holes deemed lost; a retransmitted lost byte counts again
-     * (RFC 6675 SetPipe, with holes as the unit). */
+     * those in holes deemed lost; a retransmitted byte counts once more
+     * (RFC 6675 SetPipe, with holes as the unit: every unSACKed byte
+     * below HighRxt was retransmitted, NextSeg() going up in order). */
     for (uint8_t i = 0; i < tcb->n_sacked; i++) {
         uint32_t l = tcb->sacked[i].left, r = tcb->sacked[i].right;
 
         pipe -= r - l;
-        if (tp_seq_lt(hole, l) && is_lost(tcb, hole)) {
+        if (tp_seq_lt(hole, l)) {
             uint32_t rtx_end = tp_seq_min(tp_seq_max(tcb->high_rxt, hole), l);
 
-            pipe -= (l - hole) - (rtx_end - hole);
+            if (is_lost(tcb, hole))
+                pipe -= (l - hole) - (rtx_end - hole);
+            else
+                pipe += rtx_end - hole;
         }
         hole = r;
     }
     return pipe;
 }
 
+uint32_t
+tp_sack_in_flight(const struct tp_tcb *tcb)
+{
+    uint32_t n = tcb->snd_nxt - tcb->snd_una;
+
+    if (tcb->in_recovery && tcb->opt_sack)
+        return tp_sack_pipe(tcb);
+    /* Outside recovery SACKed bytes have left the network: before the
+     * third duplicate ACK this sends new data for each of the first two
+     * (RFC 3042 limited transmit); after an RTO, it keeps the SACKed data
+     * that go-back-N skips out of the count (RFC 6675 5.1). */
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        uint32_t l = tcb->sacked[i].left, r = tp_seq_min(tcb->sacked[i].right, tcb->snd_nxt);
+
+        if (tp_seq_lt(l, r))
+            n -= r - l;
+    }
+    return n;
+}
+
+uint32_t
+tp_sack_skip_sacked(struct tp_tcb *tcb)
+{
+    if (!tp_seq_lt(tcb->snd_nxt, tcb->snd_max))
+        return UINT32_MAX;
+    for (uint8_t i = 0; i < tcb->n_sacked; i++) {
+        struct tp_sack_block b = tcb->sacked[i];
+
+        if (tp_seq_lt(tcb->snd_nxt, b.left))
+            return b.left - tcb->snd_nxt;
+        if (tp_seq_lt(tcb->snd_nxt, b.right))
+            tcb->snd_nxt = b.right;     /* the peer holds it: not sent again */
+    }
+    return UINT32_MAX;
+}
+
 bool
-tp_sack_next_hole(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len)
+tp_sack_next_hole(const struct tp_tcb *tcb, bool lost_only, uint32_t *seq, uint32_t *len)
 {
     uint32_t hole = tcb->snd_una;
 
+    /* Rule (1) takes holes IsLost() says are lost; rule (3) any unSACKed
+     * byte above HighRxt and below the highest SACKed one.  Lost holes lie
+     * below all others (IsLost weakens going up), so both scans start at
+     * HighRxt. */
     for (uint8_t i = 0; i < tcb->n_sacked; i++) {
         uint32_t l = tcb->sacked[i].left;
         uint32_t start = tp_seq_max(hole, tcb->high_rxt);
 
-        if (tp_seq_lt(start, l) && is_lost(tcb, start)) {
+        if (tp_seq_lt(start, l) && (!lost_only || is_lost(tcb, start))) {
             *seq = start;
             *len = l - start < smss(tcb) ? l - start : smss(tcb);
             return true;
@@ -154,6 +204,32 @@ tp_sack_next_hole(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len)
         hole = tcb->sacked[i].right;
     }
     return false;
+}
+
+bool
+tp_sack_rescue(struct tp_tcb *tcb, uint32_t data_end, uint32_t *seq, uint32_t *len)
+{
+    uint32_t end = tcb->snd_max, start;
+
+    if (tcb->rescue_valid && !tp_seq_gt(tcb->snd_una, tcb->rescue_rxt))
+        return false;               /* one rescue per recovery */
+    if (tcb->n_sacked > 0 && tcb->sacked[tcb->n_sacked - 1].right == end)
+        end = tcb->sacked[tcb->n_sacked - 1].left;
+    /* The highest unSACKed byte (a FIN is left to the RTO), not one that
+     * rule (1) or (3) already resent. */
+    end = tp_seq_min(end, data_end);
+    if (!tp_seq_gt(end, tp_seq_max(tcb->snd_una, tcb->high_rxt)))
+        return false;
+    start = end - tcb->snd_una > smss(tcb) ? end - smss(tcb) : tcb->snd_una;
+    for (uint8_t i = 0; i < tcb->n_sacked; i++)
+        if (tp_seq_lt(tcb->sacked[i].right, end) && tp_seq_gt(tcb->sacked[i].right, start))
+            start = tcb->sacked[i].right;      /* stay inside the last hole */
+    start = tp_seq_max(start, tcb->high_rxt);
+    *seq = start;
+    *len = end - start;
+    tcb->rescue_valid = true;
+    tcb->rescue_rxt = tcb->recover;
+    return true;
 }
 
 /* Enter fast recovery on the third duplicate ACK (RFC 6675 5 (4), RFC 6582
@@ -167,6 +243,7 @@ enter_recovery(struct tp_tcb *tcb)
     tcb->recover = tcb->snd_max;
     tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;     /* ssthresh, cwnd = ssthresh */
     tcb->high_rxt = tcb->snd_una + smss(tcb);
+    tcb->rescue_valid = false;
     if (tcb->opt_sack) {
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RECOVERY);
     } else {
@@ -218,7 +295,11 @@ tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked)
 void
 tp_recovery_on_rto(struct tp_tcb *tcb)
 {
+    /* RFC 6675 5.1: recovery ends at RecoveryPoint = HighData, and no new
+     * one starts below it.  The scoreboard stays: go-back-N (tcp_output.c)
+     * resends from SND.UNA but skips what the peer SACKed. */
     tcb->in_recovery = false;
     tcb->recover = tcb->snd_max;    /* RFC 6582 4 */
-    tcb->n_sacked = 0;              /* go-back-N resends from SND.UNA */
+    tcb->high_rxt = tcb->snd_una;
+    tcb->rescue_valid = false;
 }

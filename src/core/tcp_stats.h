@@ -74,6 +74,7 @@
     X(TCP_EXT_SACK_RECOVERY, "TcpExtTCPSackRecovery", "fast recoveries with SACK (RFC 6675)") \
     X(TCP_EXT_RENO_RECOVERY, "TcpExtTCPRenoRecovery", "fast recoveries without SACK (RFC 6582)") \
     X(TCP_EXT_SACK_RETRANS, "TapirTcpSackRetrans", "segments retransmitted from the SACK scoreboard") \
+    X(TCP_EXT_SACK_RESCUE, "TapirTcpSackRescue", "rescue retransmissions (RFC 6675 NextSeg rule 4)") \
     X(TCP_EXT_STATE_CLOSED, "TapirTcpStateClosed", "transitions to CLOSED")       \
     X(TCP_EXT_STATE_LISTEN, "TapirTcpStateListen", "transitions to LISTEN")       \
     X(TCP_EXT_STATE_SYN_SENT, "TapirTcpStateSynSent", "transitions to SYN-SENT")  \

@@ -495,7 +495,7 @@ bad_sack_blocks_are_counted(void **state)
 
 /* RFC 6675: three duplicate ACKs whose SACK blocks show two holes: the
  * first lost segment goes at once, the second as the next ACK frees room
- * in the pipe -- no RTO, and no segment sent twice. */
+ * in the pipe -- no RTO, and no hole sent twice. */
 static void
 sack_scoreboard_repairs_two_holes(void **state)
 {
@@ -527,10 +527,14 @@ sack_scoreboard_repairs_two_holes(void **state)
         a->opts.sack[1] = (struct tp_sack_block){ u + 1460, u + 3 * 1460 };
         th_inject(h, a);
     }
-    /* Exactly the two holes were resent, each once. */
+    /* Exactly the two holes were resent, each once; then, with room in
+     * cwnd and nothing else to send, NextSeg() rule (4)'s one rescue
+     * retransmission of the last segment (tcp_sack_test has the rules). */
     th_expect(h, A, u, TH_ANY, TH_ANY, 1460);
     th_expect(h, A, u + 3 * 1460, TH_ANY, TH_ANY, 1460);
+    th_expect(h, A, u + 9 * 1460, TH_ANY, TH_ANY, 1460);
     th_expect_none(h);
+    assert_int_equal(th_stat(h, "TapirTcpSackRescue"), 1);
     assert_int_equal(th_stat(h, "TcpExtTCPSackRecovery"), 1);
     assert_int_equal(th_stat(h, "TcpExtTCPTimeouts"), 0);
     /* The ACK of everything ends recovery. */
