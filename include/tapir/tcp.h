@@ -84,6 +84,7 @@ struct tapir_tcp_config {
     bool wscale;                    /* RFC 7323 2: window scaling */
     bool timestamps;                /* RFC 7323 3: timestamps (RTTM, PAWS) */
     bool sack;                      /* RFC 2018: selective acknowledgments */
+    bool rack;                      /* RFC 8985 RACK-TLP loss detection (with SACK) */
     enum tapir_tcp_cc cc;           /* default for new sockets: NewReno (zero) */
     uint32_t delack_ms;             /* delayed ACK timer (RFC 9293 MUST-58: < 500); 0: 40 */
     enum tapir_tcp_cwv cwv;         /* congestion window validation: RFC 7661 (zero) */

@@ -53,6 +53,7 @@ tapir_config_default(struct tapir_config *cfg)
     cfg->tcp.wscale = true;
     cfg->tcp.timestamps = true;
     cfg->tcp.sack = true;
+    cfg->tcp.rack = true;
     cfg->tcp.delack_ms = 40;
 }
 

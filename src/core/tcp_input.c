@@ -566,6 +566,7 @@ check_ack(struct tp_tcb *tcb, const struct seg_ctx *c)
             tp_recovery_on_dupack(tcb);     /* fast retransmit and recovery */
         }
     }
+    tp_rack_on_ack(tcb, c->now);    /* RFC 8985: losses by time, the probe timer */
     if (c->len == 0)
         tp_stat_inc(st, TP_STAT_TCP_EXT_PURE_ACKS);
     update_window(tcb, c);

@@ -42,6 +42,31 @@
 #define TP_TCP_SYN_RTX_BARE 3         /* cfg.tcp.syn_rtx_drop_options: from this retransmission */
 #define TP_TCP_OOW_ACK_MS 500      /* out-of-window ACK rate limit (Linux's default) */
 
+/* One transmitted segment, for RACK (tcp_rack.c): the sequence space
+ * [seq, end) (a FIN counts), its latest transmission, REC_* flags. */
+struct tp_seg_rec {
+    uint32_t seq, end;
+    int64_t xmit_us;
+    uint32_t xmit_n;                /* transmission order: breaks ties of xmit_us */
+    uint8_t flags;
+};
+
+/* RFC 8985 6.1 and 7 state (tcp_rack.c). */
+struct tp_rack {
+    int64_t xmit_us;                /* RACK.xmit_ts */
+    uint32_t xmit_n;                /* in place of RACK.end_seq: see sent_after() */
+    uint32_t n_sent;                /* transmissions so far (wraps) */
+    int64_t rtt_us;                 /* RACK.rtt */
+    int64_t min_rtt_us;             /* 0: no sample yet */
+    uint32_t fack;                  /* RACK.fack */
+    bool valid, fack_valid;
+    bool reordering_seen;           /* RACK.reordering_seen */
+    bool tlp_in_flight;             /* a probe's episode (TLP.end_seq set) */
+    bool tlp_is_retrans;
+    bool dsack_seen;                /* a D-SACK arrived during the episode */
+    uint32_t tlp_end;               /* TLP.end_seq */
+};
+
 /* A byte ring of fixed capacity (tcp_buf.c). */
 struct tp_ring {
     uint8_t *buf;                   /* owned; cap bytes */
@@ -114,6 +139,15 @@ struct tp_tcb {
     uint32_t high_rxt;              /* HighRxt: end of the latest retransmission */
     uint32_t rescue_rxt;            /* RescueRxt (RFC 6675 4 rule 4) */
     bool rescue_valid;              /* false: RescueRxt undefined */
+    bool rtx_force;                 /* RACK mode: first rule (1) resend ignores cwnd */
+    /* RACK-TLP (tcp_rack.c): segment records from SND.UNA, in SEQ order,
+     * recs[rec_head .. rec_head + rec_n) of rec_cap (owned). */
+    struct tp_seg_rec *recs;
+    uint32_t rec_cap, rec_head, rec_n;
+    struct tp_rack rack;
+    struct tapir_time rack_at;      /* reordering timer or probe timeout */
+    bool rack_reo;                  /* rack_at is the reordering timer */
+    bool tlp_now, tlp_new;          /* send a probe: new data or the last segment */
 
     /* Receive sequence variables. */
     uint32_t irs;
@@ -328,9 +362,40 @@ uint32_t tp_sack_skip_sacked(struct tp_tcb *tcb);
 /* RFC 6675 NextSeg() rule 1 (lost_only) or rule 3: the next hole above
  * HighRxt to retransmit, at most SMSS. */
 bool tp_sack_next_hole(const struct tp_tcb *tcb, bool lost_only, uint32_t *seq, uint32_t *len);
+/* RFC 6675 IsLost(seq). */
+bool tp_sack_is_lost(const struct tp_tcb *tcb, uint32_t seq);
+/* RACK marked a loss: enter recovery unless below the recovery point. */
+void tp_recovery_on_loss(struct tp_tcb *tcb);
 /* NextSeg() rule 4: the rescue retransmission, once per recovery: up to
  * SMSS ending at the highest unSACKed byte below data_end.  Sets RescueRxt. */
 bool tp_sack_rescue(struct tp_tcb *tcb, uint32_t data_end, uint32_t *seq, uint32_t *len);
+
+/* tcp_rack.c: RFC 8985 RACK-TLP (cfg.tcp.rack, with SACK). */
+bool tp_rack_active(const struct tp_tcb *tcb);
+/* Records, allocated with the send ring; failure leaves RACK off. */
+int tp_rack_alloc(struct tp_tcb *tcb);
+void tp_rack_free(struct tp_tcb *tcb);
+/* n units of sequence space from seq went out at now (new or again). */
+void tp_rack_on_send(struct tp_tcb *tcb, uint32_t seq, uint32_t n, struct tapir_time now);
+/* After an acceptable ACK and its SACK blocks: RACK update, loss marks,
+ * the probe's episode, the RACK deadline. */
+void tp_rack_on_ack(struct tp_tcb *tcb, struct tapir_time now);
+/* New data went out: restart the probe timeout. */
+void tp_rack_after_send(struct tp_tcb *tcb, struct tapir_time now);
+/* rack_at passed: reordering timeout, or ask output for a probe. */
+void tp_rack_timer(struct tp_tcb *tcb, struct tapir_time now);
+/* Output sent the probe (retrans: the last segment again). */
+void tp_rack_probe_sent(struct tp_tcb *tcb, bool retrans, struct tapir_time now);
+/* An RTO: every unSACKed record is lost. */
+void tp_rack_on_rto(struct tp_tcb *tcb);
+/* SetPipe() from the records. */
+uint32_t tp_rack_pipe(const struct tp_tcb *tcb);
+/* NextSeg() rule 1 from the records: the first LOST one below SND.NXT. */
+bool tp_rack_next_lost(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len);
+/* Where the last segment sent begins (its record's SEQ). */
+uint32_t tp_rack_last_start(const struct tp_tcb *tcb);
+/* Entering recovery: the segment at SND.UNA is lost. */
+void tp_rack_mark_head_lost(struct tp_tcb *tcb);
 
 /* tcp_output.c */
 /* Send whatever tcb has to send at now (data, FIN, ACKs, probes). */

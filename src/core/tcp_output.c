@@ -138,6 +138,8 @@ emit(struct tp_tcb *tcb, const struct seg *s)
     tp_store_be16(hdr + 16, tp_csum_finish(&c));
     if (tp_ip_output(st, tcb->raddr, TP_IP_PROTO_TCP, 0, iov, n) == 0)
         tp_stat_inc(st, TP_STAT_TCP_OUT_SEGS);
+    if (!(s->flags & TP_TCP_SYN) && tp_rack_active(tcb))
+        tp_rack_on_send(tcb, s->seq, s->len + !!(s->flags & TP_TCP_FIN), st->tcp->now);
     if (s->flags & TP_TCP_RST)
         tp_stat_inc(st, TP_STAT_TCP_OUT_RSTS);
     if (s->flags & TP_TCP_ACK) {
@@ -304,50 +306,124 @@ arm_persist(struct tp_tcb *tcb, struct tapir_time now)
 /* Retransmit [seq, seq + len) in SACK recovery (RFC 6675 5 (C.1)-(C.3));
  * the rescue (rule 4) leaves HighRxt alone. */
 static void
-sack_send(struct tp_tcb *tcb, uint32_t seq, uint32_t len, bool rescue)
+sack_send(struct tp_tcb *tcb, const struct seg *s, bool rescue)
 {
-    struct seg s = { .seq = seq, .len = len, .flags = TP_TCP_ACK };
-
-    emit(tcb, &s);
-    if (!rescue)
-        tcb->high_rxt = seq + len;
+    emit(tcb, s);
+    if (!rescue && tp_seq_gt(s->seq + s->len, tcb->high_rxt))
+        tcb->high_rxt = s->seq + s->len;
     tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
     tp_stat_inc(tcb->st, rescue ? TP_STAT_TCP_EXT_SACK_RESCUE : TP_STAT_TCP_EXT_SACK_RETRANS);
     tcb->total_retrans++;
-    tp_cc_on_retransmit(tcb, len);
+    tp_cc_on_retransmit(tcb, s->len);
     tcb->rtt_timing = false;        /* Karn */
+}
+
+/* What NextSeg() names now (tail: no new data could go), cut to a segment
+ * of the send ring; a lost record that held our FIN sends it again. */
+static bool
+sack_next(struct tp_tcb *tcb, bool tail, struct seg *s, bool *rescue)
+{
+    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len, seq, len;
+    bool fin_state = tcb->state == TAPIR_TCP_FIN_WAIT_1 || tcb->state == TAPIR_TCP_CLOSING
+        || tcb->state == TAPIR_TCP_LAST_ACK;
+
+    *rescue = false;
+    if (tp_rack_active(tcb)) {
+        /* Rules (3) and (4) are the reordering timer's and the probe's. */
+        if (tail || !tp_rack_next_lost(tcb, &seq, &len))
+            return false;
+    } else if (!tp_sack_next_hole(tcb, !tail, &seq, &len)) {
+        if (!tail || !tp_sack_rescue(tcb, data_end, &seq, &len))
+            return false;
+        *rescue = true;
+    }
+    if (tp_seq_lt(seq, tcb->snd_buf_seq) || tp_seq_gt(seq, data_end))
+        return false;
+    *s = (struct seg){ .seq = seq, .len = len, .flags = TP_TCP_ACK };
+    if (tp_seq_gt(seq + len, data_end)) {
+        s->len = data_end - seq;
+        if (fin_state && seq + len == data_end + 1)
+            s->flags |= TP_TCP_FIN;
+    }
+    if (s->len > tp_tcp_seg_max(tcb)) {
+        s->len = tp_tcp_seg_max(tcb);
+        s->flags = TP_TCP_ACK;
+    }
+    return s->len > 0 || (s->flags & TP_TCP_FIN);
 }
 
 /* RFC 6675 5 (C): while cwnd - pipe allows a segment, retransmit what
  * NextSeg() names: before new data (tail false) rule (1), the lost holes;
- * after it (tail true: no new data could go) rules (3) and (4). */
+ * after it (tail true: no new data could go) rules (3) and (4).  With
+ * RACK, lost records are resent outside recovery too (after an RTO), and
+ * the first of a recovery goes whatever cwnd says (RFC 6675 5 (4.3)). */
 static void
 sack_retransmit(struct tp_tcb *tcb, bool tail)
 {
-    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len, seq, len;
     bool rescue = false;
+    struct seg s;
 
-    if (!tcb->in_recovery || !tcb->opt_sack)
+    if (!tcb->opt_sack || (!tcb->in_recovery && !tp_rack_active(tcb)))
         return;
     for (int guard = 0; guard < 1000 && !rescue; guard++) {
-        if (tp_sack_pipe(tcb) + tp_tcp_seg_max(tcb) > tcb->cwnd)
+        if (!tcb->rtx_force && tp_sack_pipe(tcb) + tp_tcp_seg_max(tcb) > tcb->cwnd)
             return;
-        if (!tp_sack_next_hole(tcb, !tail, &seq, &len)) {
-            if (!tail || !tp_sack_rescue(tcb, data_end, &seq, &len))
-                return;
-            rescue = true;
-        }
-        if (tp_seq_lt(seq, tcb->snd_buf_seq) || !tp_seq_lt(seq, data_end))
+        if (!sack_next(tcb, tail, &s, &rescue))
             return;
-        if (tp_seq_gt(seq + len, data_end))
-            len = data_end - seq;
-        sack_send(tcb, seq, len, rescue);
+        tcb->rtx_force = false;
+        sack_send(tcb, &s, rescue);
     }
+}
+
+/* RFC 8985 7.3: the tail loss probe tcp_rack.c asked for: one new segment
+ * (cwnd notwithstanding), or the last segment sent, again. */
+static void
+send_probe(struct tp_tcb *tcb, struct tapir_time now)
+{
+    uint32_t data_end = tcb->snd_buf_seq + tcb->snd.len;
+    uint32_t inflight = tcb->snd_nxt - tcb->snd_una;
+    struct seg s = { .flags = TP_TCP_ACK };
+
+    tcb->tlp_now = false;
+    if (tcb->tlp_new && tp_seq_lt(tcb->snd_nxt, data_end) && tcb->snd_wnd > inflight) {
+        s.seq = tcb->snd_nxt;
+        s.len = data_end - s.seq;
+        if (s.len > tcb->snd_wnd - inflight)
+            s.len = tcb->snd_wnd - inflight;
+        if (s.len > tp_tcp_seg_max(tcb))
+            s.len = tp_tcp_seg_max(tcb);
+        if (s.seq + s.len == data_end)
+            s.flags |= TP_TCP_PSH;
+        emit(tcb, &s);
+        account(tcb, &s, now);
+        tp_rack_probe_sent(tcb, false, now);
+        return;
+    }
+    /* The last segment: with our FIN if that was sent. */
+    if (tcb->snd_max == data_end + 1 && (tcb->state == TAPIR_TCP_FIN_WAIT_1
+        || tcb->state == TAPIR_TCP_CLOSING || tcb->state == TAPIR_TCP_LAST_ACK))
+        s.flags |= TP_TCP_FIN;
+    data_end = tp_seq_min(tcb->snd_max, data_end);
+    if (!tp_seq_lt(tcb->snd_una, data_end) || tp_seq_lt(tcb->snd_una, tcb->snd_buf_seq))
+        return;
+    s.seq = data_end - tcb->snd_una > tp_tcp_seg_max(tcb) ? data_end - tp_tcp_seg_max(tcb)
+        : tcb->snd_una;
+    s.seq = tp_seq_max(s.seq, tp_rack_last_start(tcb));     /* that segment, not more */
+    if (!tp_seq_lt(s.seq, data_end))
+        return;
+    s.len = data_end - s.seq;
+    emit(tcb, &s);
+    tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+    tcb->total_retrans++;
+    tp_cc_on_retransmit(tcb, s.len);
+    tcb->rtt_timing = false;
+    tp_rack_probe_sent(tcb, true, now);
 }
 
 void
 tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
 {
+    uint32_t max0 = tcb->snd_max;
     struct seg s;
 
     if (tcb->rtx_once) {
@@ -375,12 +451,16 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
         tp_cc_after_idle(tcb);
         tcb->last_send = now;
     }
+    if (tcb->tlp_now && is_synchronized(tcb->state))
+        send_probe(tcb, now);
     sack_retransmit(tcb, false);
     for (int guard = 0; guard < 100000 && next_segment(tcb, &s); guard++) {
         emit(tcb, &s);
         account(tcb, &s, now);
     }
     sack_retransmit(tcb, true);
+    if (tcb->snd_max != max0)
+        tp_rack_after_send(tcb, now);
     arm_persist(tcb, now);
 }
 

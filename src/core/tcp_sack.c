@@ -72,6 +72,7 @@ tp_sack_input(struct tp_tcb *tcb, const struct tp_tcp_opts *o)
             tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_INVERTED);
         } else if (i == 0 && tp_seq_leq(r, tcb->snd_una) && tp_seq_geq(l, tcb->snd_una - tcb->max_snd_wnd)) {
             tp_stat_inc(st, TP_STAT_TCP_EXT_DSACK_RECV);     /* RFC 2883 */
+            tcb->rack.dsack_seen = true;    /* RFC 8985 7.4: a probe was spurious */
         } else if (tp_seq_lt(l, tcb->snd_una) || tp_seq_gt(r, tcb->snd_max)) {
             tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_OUTSIDE);
         } else if (!board_add(tcb, l, r, &grew)) {
@@ -121,11 +122,19 @@ is_lost(const struct tp_tcb *tcb, uint32_t seq)
     return blocks >= DUPTHRESH || bytes > (DUPTHRESH - 1) * smss(tcb);
 }
 
+bool
+tp_sack_is_lost(const struct tp_tcb *tcb, uint32_t seq)
+{
+    return is_lost(tcb, seq);
+}
+
 uint32_t
 tp_sack_pipe(const struct tp_tcb *tcb)
 {
     uint32_t pipe = tcb->snd_max - tcb->snd_una, hole = tcb->snd_una;
 
+    if (tp_rack_active(tcb))
+        return tp_rack_pipe(tcb);
     /* Every byte sent and not acknowledged counts, except SACKed ones and
      * those in holes deemed lost; a retransmitted byte counts once more
      * (RFC 6675 SetPipe, with holes as the unit: every unSACKed byte
@@ -152,7 +161,7 @@ tp_sack_in_flight(const struct tp_tcb *tcb)
 {
     uint32_t n = tcb->snd_nxt - tcb->snd_una;
 
-    if (tcb->in_recovery && tcb->opt_sack)
+    if ((tcb->in_recovery && tcb->opt_sack) || tp_rack_active(tcb))
         return tp_sack_pipe(tcb);
     /* Outside recovery SACKed bytes have left the network: before the
      * third duplicate ACK this sends new data for each of the first two
@@ -244,12 +253,25 @@ enter_recovery(struct tp_tcb *tcb)
     tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;     /* ssthresh, cwnd = ssthresh */
     tcb->high_rxt = tcb->snd_una + smss(tcb);
     tcb->rescue_valid = false;
+    if (tp_rack_active(tcb)) {
+        /* The first lost record goes at once (tcp_output.c rule (1)). */
+        tcb->rtx_once = false;
+        tcb->rtx_force = true;
+        tp_rack_mark_head_lost(tcb);
+    }
     if (tcb->opt_sack) {
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_SACK_RECOVERY);
     } else {
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_RENO_RECOVERY);
         tcb->cwnd += DUPTHRESH * smss(tcb);         /* RFC 6582 3.2 (2): inflate */
     }
+}
+
+void
+tp_recovery_on_loss(struct tp_tcb *tcb)
+{
+    if (!tcb->in_recovery)
+        enter_recovery(tcb);
 }
 
 void
@@ -272,11 +294,22 @@ tp_recovery_on_ack(struct tp_tcb *tcb, uint32_t acked)
     if (!tcb->in_recovery)
         return;
     if (tp_seq_geq(tcb->snd_una, tcb->recover)) {
-        /* Full acknowledgment: RFC 6582 3.2 (5), RFC 6675 5 end. */
-        uint32_t flight = tcb->snd_max - tcb->snd_una + smss(tcb);
+        /* Full acknowledgment.  RFC 6675 recovery set cwnd = ssthresh on
+         * entry and leaves it there: a flight that drained during
+         * recovery must not end at one segment, which a receiver's
+         * delayed ACK would hold for up to its timer.  NewReno deflates
+         * (RFC 6582 3.2 (3) option 1: min(ssthresh, max(FlightSize, SMSS)
+         * + SMSS)). */
+        uint32_t flight = tcb->snd_max - tcb->snd_una;
 
         tcb->in_recovery = false;
-        tcb->cwnd = tcb->ssthresh < flight ? tcb->ssthresh : flight;
+        if (flight < smss(tcb))
+            flight = smss(tcb);
+        flight += smss(tcb);
+        if (!tcb->opt_sack && tcb->ssthresh > flight)
+            tcb->cwnd = flight;
+        else
+            tcb->cwnd = tcb->ssthresh;
         tp_cc_after_recovery(tcb);
         return;
     }
@@ -302,4 +335,6 @@ tp_recovery_on_rto(struct tp_tcb *tcb)
     tcb->recover = tcb->snd_max;    /* RFC 6582 4 */
     tcb->high_rxt = tcb->snd_una;
     tcb->rescue_valid = false;
+    tcb->rtx_force = false;
+    tp_rack_on_rto(tcb);
 }

@@ -75,6 +75,13 @@
     X(TCP_EXT_RENO_RECOVERY, "TcpExtTCPRenoRecovery", "fast recoveries without SACK (RFC 6582)") \
     X(TCP_EXT_SACK_RETRANS, "TapirTcpSackRetrans", "segments retransmitted from the SACK scoreboard") \
     X(TCP_EXT_SACK_RESCUE, "TapirTcpSackRescue", "rescue retransmissions (RFC 6675 NextSeg rule 4)") \
+    X(TCP_EXT_LOSS_PROBES, "TcpExtTCPLossProbes", "tail loss probes sent (RFC 8985 7)") \
+    X(TCP_EXT_LOSS_PROBE_RECOVERY, "TcpExtTCPLossProbeRecovery", "losses repaired by a tail loss probe") \
+    X(TCP_EXT_LOST_RETRANSMIT, "TcpExtTCPLostRetransmit", "retransmissions found lost again (RACK)") \
+    X(TCP_EXT_RACK_LOST, "TapirTcpRackLost", "segments RACK marked lost (RFC 8985 6.2)") \
+    X(TCP_EXT_RACK_REORDER, "TapirTcpRackReorderSeen", "connections where RACK saw reordering") \
+    X(TCP_EXT_RACK_REO_TIMEOUT, "TapirTcpRackReoTimeouts", "RACK reordering timer expiries (RFC 8985 6.3)") \
+    X(TCP_EXT_SEG_REC_MERGED, "TapirTcpSegRecMerged", "segments merged into the last RACK record: records full") \
     X(TCP_EXT_STATE_CLOSED, "TapirTcpStateClosed", "transitions to CLOSED")       \
     X(TCP_EXT_STATE_LISTEN, "TapirTcpStateListen", "transitions to LISTEN")       \
     X(TCP_EXT_STATE_SYN_SENT, "TapirTcpStateSynSent", "transitions to SYN-SENT")  \

@@ -197,6 +197,7 @@ tp_tcp_fini(struct tapir_stack *st)
         for (uint32_t i = 0; i < tcp->n_tcbs; i++) {
             tp_ring_fini(&tcp->tcbs[i].snd);
             tp_ring_fini(&tcp->tcbs[i].rcv);
+            tp_rack_free(&tcp->tcbs[i]);
         }
     }
     free(tcp->tcbs);
@@ -247,7 +248,7 @@ tp_tcb_alloc(struct tapir_stack *st)
     tcb->syn_head = tcb->syn_prev = tcb->syn_next = TP_TCP_NONE;
     tcb->ev_prev = tcb->ev_next = TP_TCP_NONE;
     tcb->conn_next = tcb->port_next = tcb->free_next = TP_TCP_NONE;
-    tcb->rtx_at = tcb->delack_at = tcb->tw_at = tcb->keep_at = TAPIR_TIME_NEVER;
+    tcb->rtx_at = tcb->delack_at = tcb->tw_at = tcb->keep_at = tcb->rack_at = TAPIR_TIME_NEVER;
     tcb->timer_at = TAPIR_TIME_NEVER;
     tcb->sndbuf_cap = st->cfg.tcp.sndbuf;
     tcb->rcvbuf_cap = st->cfg.tcp.rcvbuf;
@@ -328,6 +329,7 @@ tp_tcb_free(struct tp_tcb *tcb)
     }
     tp_ring_fini(&tcb->snd);
     tp_ring_fini(&tcb->rcv);
+    tp_rack_free(tcb);
     tcb->in_use = false;
     tcb->has_handle = false;
     tcb->gen++;
@@ -350,6 +352,8 @@ tp_tcb_alloc_bufs(struct tp_tcb *tcb)
         return err;
     }
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_BUF_ALLOCS);
+    if (tp_rack_alloc(tcb) != 0)
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_NO_MEM);      /* RACK stays off */
     return 0;
 }
 
@@ -481,7 +485,7 @@ tp_tcb_closed(struct tp_tcb *tcb, int err)
         tp_tcb_set_state(tcb, TAPIR_TCP_CLOSED);
     tp_tcp_unhash_conn(tcb);
     tp_tcp_timer_remove(tcb);
-    tcb->rtx_at = tcb->delack_at = tcb->tw_at = tcb->keep_at = TAPIR_TIME_NEVER;
+    tcb->rtx_at = tcb->delack_at = tcb->tw_at = tcb->keep_at = tcb->rack_at = TAPIR_TIME_NEVER;
     if (!tcb->has_handle) {
         tp_tcb_free(tcb);
         return;

@@ -1,8 +1,8 @@
 /*
  * src/core/tcp_timer.c -- per-connection deadlines and what happens when
  * they pass: retransmission and persist (RFC 9293 3.8.1, RFC 6298, RFC 1122
- * 4.2.2.17), delayed ACK, keepalive (RFC 9293 3.8.4), TIME-WAIT (3.10.7.4)
- * and the orphan FIN-WAIT-2 limit.
+ * 4.2.2.17), delayed ACK, keepalive (RFC 9293 3.8.4), TIME-WAIT (3.10.7.4),
+ * the orphan FIN-WAIT-2 limit, and RACK-TLP's deadline (tcp_rack.c).
  *
  * Each TCB keeps its deadlines; the earliest is its key in a binary
  * min-heap of TCB indices allocated at creation, so arming is O(log N) and
@@ -81,7 +81,7 @@ tp_tcp_timer_update(struct tp_tcb *tcb)
 {
     struct tp_tcp *tcp = tcb->st->tcp;
     struct tapir_time t = tapir_time_min(tapir_time_min(tcb->rtx_at, tcb->delack_at),
-        tapir_time_min(tcb->tw_at, tcb->keep_at));
+        tapir_time_min(tapir_time_min(tcb->tw_at, tcb->keep_at), tcb->rack_at));
 
     tcb->timer_at = t;
     if (t.us == INT64_MAX) {
@@ -151,7 +151,7 @@ tp_tcp_enter_time_wait(struct tp_tcb *tcb, struct tapir_time now)
 {
     if (tcb->state != TAPIR_TCP_TIME_WAIT)
         tp_tcb_set_state(tcb, TAPIR_TCP_TIME_WAIT);
-    tcb->rtx_at = tcb->delack_at = tcb->keep_at = TAPIR_TIME_NEVER;
+    tcb->rtx_at = tcb->delack_at = tcb->keep_at = tcb->rack_at = TAPIR_TIME_NEVER;
     tcb->tw_at = tapir_time_add(now, TAPIR_MS(2 * (int64_t)tcb->st->cfg.tcp.msl_ms));
     tp_tcp_timer_update(tcb);
 }
@@ -272,6 +272,8 @@ run_one(struct tp_tcb *tcb, struct tapir_time now)
         if (!tcb->in_use || tcb->gen != gen || tcb->state == TAPIR_TCP_CLOSED)
             return false;
     }
+    if (tcb->rack_at.us <= now.us)
+        tp_rack_timer(tcb, now);    /* RFC 8985: reordering timer or probe */
     if (tcb->rtx_at.us <= now.us) {
         rtx_expired(tcb, now);
         if (!tcb->in_use || tcb->gen != gen || tcb->state == TAPIR_TCP_CLOSED)

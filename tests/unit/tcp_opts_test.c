@@ -33,6 +33,7 @@ harness(bool on, uint32_t rcvbuf)
 
     th_config(&cfg);
     cfg.tcp.wscale = cfg.tcp.timestamps = cfg.tcp.sack = on;
+    cfg.tcp.rack = false;           /* RFC 6675 alone; tcp_sack_test has RACK */
     if (rcvbuf != 0)
         cfg.tcp.rcvbuf = rcvbuf;
     return th_new(&cfg);

@@ -24,6 +24,7 @@ enum { A = TP_TCP_ACK, S = TP_TCP_SYN, F = TP_TCP_FIN, P = TP_TCP_PSH };
 
 #define PEER_ISS 5000u
 #define MSS 1460u
+#define RTT 10                      /* ms, the handshake's and each ACK's */
 
 struct conn {
     struct th *h;
@@ -33,7 +34,7 @@ struct conn {
 };
 
 static struct th *
-harness(void)
+harness(bool rack)
 {
     struct tapir_config cfg;
 
@@ -41,13 +42,14 @@ harness(void)
     cfg.tcp.wscale = false;
     cfg.tcp.timestamps = false;
     cfg.tcp.sack = true;
+    cfg.tcp.rack = rack;
     return th_new(&cfg);
 }
 
-/* Passive open with a peer offering SACK; then n segments of data go out
- * (n <= 10: the initial window). */
+/* Passive open with a peer offering SACK (the handshake takes RTT ms);
+ * then n segments of data go out (n <= 10: the initial window). */
 static void
-open_and_send(struct conn *k, int n)
+open_rack(struct conn *k, int n, bool rack)
 {
     static char d[10 * MSS];
     struct th_seg *syn = calloc(1, sizeof(*syn));
@@ -55,7 +57,7 @@ open_and_send(struct conn *k, int n)
 
     assert_non_null(syn);
     memset(k, 0, sizeof(*k));
-    k->h = harness();
+    k->h = harness(rack);
     k->l = tapir_tcp_socket(k->h->st);
     assert_int_equal(tapir_tcp_bind(k->h->st, k->l, (struct tapir_sockaddr){ 0, 80 }), 0);
     assert_int_equal(tapir_tcp_listen(k->h->st, k->l, 4), 0);
@@ -72,6 +74,7 @@ open_and_send(struct conn *k, int n)
     assert_true(k->h->last.opts.sack_permitted);
     iss = k->h->last.seq;
     k->u = iss + 1;
+    th_advance_ms(k->h, RTT);
     th_send(k->h, A, PEER_ISS + 1, k->u, 65535, NULL, 0);
     th_expect_none(k->h);
     k->c = tapir_tcp_accept(k->h->st, k->l, NULL);
@@ -87,6 +90,13 @@ open_and_send(struct conn *k, int n)
     for (int i = 0; i < n; i++)
         th_expect(k->h, A | (i == n - 1 ? P : 0), k->u + MSS * (uint32_t)i, TH_ANY, TH_ANY, MSS);
     th_expect_none(k->h);
+}
+
+/* RFC 6675 alone: RACK off. */
+static void
+open_and_send(struct conn *k, int n)
+{
+    open_rack(k, n, false);
 }
 
 static void
@@ -225,7 +235,7 @@ rto_keeps_sacked_data(void **state)
 static void
 sack_block_covers_a_held_fin(void **state)
 {
-    struct th *h = harness();
+    struct th *h = harness(true);
     struct th_seg *syn = calloc(1, sizeof(*syn));
     static char d[1000];
     uint32_t iss;
@@ -265,6 +275,120 @@ sack_block_covers_a_held_fin(void **state)
     th_free(h);
 }
 
+/* ---- RACK-TLP (RFC 8985) ---- */
+
+/* Segment 0 lost, only segment 1 SACKed: too little for DupThresh, but 1
+ * was sent with 0 and delivered, so once the reordering window (min RTT /
+ * 4 = 2.5 ms) has passed 0 is lost: the reordering timer fires and
+ * recovery resends it.  With RACK off nothing goes before the RTO. */
+static void
+rack_reordering_timer(void **state)
+{
+    for (int on = 0; on <= 1; on++) {
+        struct conn k;
+
+        (void)state;
+        open_rack(&k, 10, on);
+        th_advance_ms(k.h, RTT);
+        ack_sack(&k, 0, (uint32_t[]){ 1, 2 }, 1);
+        th_expect_none(k.h);
+        th_advance_ms(k.h, 2);
+        th_expect_none(k.h);
+        th_advance_ms(k.h, 1);
+        if (on) {
+            th_expect(k.h, A, sq(&k, 0), TH_ANY, TH_ANY, MSS);
+            assert_int_equal(th_stat(k.h, "TapirTcpRackReoTimeouts"), 1);
+            assert_int_equal(th_stat(k.h, "TapirTcpRackLost"), 1);
+            assert_int_equal(th_stat(k.h, "TcpExtTCPSackRecovery"), 1);
+        }
+        th_expect_none(k.h);
+        assert_int_equal(th_stat(k.h, "TcpExtTCPTimeouts"), 0);
+        finish(&k);
+    }
+}
+
+/* Segment 0 lost, and its fast retransmission lost too.  New data sent
+ * after that retransmission is SACKed: RACK knows the retransmission had
+ * its chance (TcpExtTCPLostRetransmit) and resends segment 0 a third time,
+ * where RFC 6675 alone waits for the RTO. */
+static void
+rack_lost_retransmission(void **state)
+{
+    static char more[4 * MSS];
+    struct conn k;
+
+    (void)state;
+    open_rack(&k, 10, true);
+    th_advance_ms(k.h, RTT);
+    for (uint32_t i = 1; i <= 3; i++)
+        ack_sack(&k, 0, (uint32_t[]){ 1, i + 1 }, 1);
+    th_expect(k.h, A, sq(&k, 0), TH_ANY, TH_ANY, MSS);             /* fast retransmit */
+    th_expect_none(k.h);
+    /* More data; the rest of the flight arrives: pipe drains (cwnd is 5
+     * segments now), new data goes. */
+    assert_int_equal(tapir_tcp_send(k.h->st, k.c, more, sizeof(more), 0), (long)sizeof(more));
+    th_advance_ms(k.h, 1);
+    ack_sack(&k, 0, (uint32_t[]){ 1, 10 }, 1);
+    th_expect(k.h, A, sq(&k, 10), TH_ANY, TH_ANY, MSS);
+    th_expect(k.h, A, sq(&k, 11), TH_ANY, TH_ANY, MSS);
+    th_expect(k.h, A, sq(&k, 12), TH_ANY, TH_ANY, MSS);
+    th_expect(k.h, A | P, sq(&k, 13), TH_ANY, TH_ANY, MSS);
+    th_expect_none(k.h);
+    /* The new data is SACKed one RTT later; segment 0 is not. */
+    th_advance_ms(k.h, RTT);
+    ack_sack(&k, 0, (uint32_t[]){ 10, 11, 1, 10 }, 2);
+    th_expect(k.h, A, sq(&k, 0), TH_ANY, TH_ANY, MSS);
+    assert_int_equal(th_stat(k.h, "TcpExtTCPLostRetransmit"), 1);
+    assert_int_equal(th_stat(k.h, "TcpExtTCPTimeouts"), 0);
+    th_drain(k.h);
+    finish(&k);
+}
+
+/* The tail of a flight lost (segments 5-9), 0-4 ACKed: no ACK comes back
+ * for the rest, so after PTO = 2 SRTT = 20 ms the last segment goes again
+ * as a probe (TcpExtTCPLossProbes).  Its SACK shows 5-8 missing, sent
+ * before it: RACK marks them lost and recovery resends them, all long
+ * before the 200 ms RTO.  With RACK off the same flight waits for the RTO. */
+static void
+tlp_probes_the_tail(void **state)
+{
+    for (int on = 0; on <= 1; on++) {
+        struct conn k;
+
+        (void)state;
+        open_rack(&k, 10, on);
+        th_advance_ms(k.h, RTT);
+        ack_sack(&k, 5, NULL, 0);
+        th_expect_none(k.h);
+        th_advance_ms(k.h, 2 * RTT - 1);
+        th_expect_none(k.h);
+        th_advance_ms(k.h, 1);
+        if (!on) {
+            th_expect_none(k.h);
+            th_advance_ms(k.h, 200);
+            assert_int_equal(th_stat(k.h, "TcpExtTCPTimeouts"), 1);
+            assert_int_equal(th_stat(k.h, "TcpExtTCPLossProbes"), 0);
+            finish(&k);
+            continue;
+        }
+        th_expect(k.h, A, sq(&k, 9), TH_ANY, TH_ANY, MSS);         /* the probe */
+        th_expect_none(k.h);
+        assert_int_equal(th_stat(k.h, "TcpExtTCPLossProbes"), 1);
+        th_advance_ms(k.h, RTT);
+        ack_sack(&k, 5, (uint32_t[]){ 9, 10 }, 1);
+        th_expect(k.h, A, sq(&k, 5), TH_ANY, TH_ANY, MSS);
+        assert_int_equal(th_stat(k.h, "TapirTcpRackLost"), 4);
+        assert_int_equal(th_stat(k.h, "TcpExtTCPSackRecovery"), 1);
+        th_drain(k.h);
+        /* Everything arrives: recovery ends, the probe's episode too. */
+        th_advance_ms(k.h, RTT);
+        ack_sack(&k, 10, NULL, 0);
+        th_expect_none(k.h);
+        assert_int_equal(th_stat(k.h, "TcpExtTCPTimeouts"), 0);
+        finish(&k);
+    }
+}
+
 int
 main(void)
 {
@@ -273,6 +397,9 @@ main(void)
         cmocka_unit_test(rescue_once_per_recovery),
         cmocka_unit_test(rto_keeps_sacked_data),
         cmocka_unit_test(sack_block_covers_a_held_fin),
+        cmocka_unit_test(rack_reordering_timer),
+        cmocka_unit_test(rack_lost_retransmission),
+        cmocka_unit_test(tlp_probes_the_tail),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
