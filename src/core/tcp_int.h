@@ -13,8 +13,10 @@
  * counted (TapirTcpBufAllocs) and a failure is a counted drop
  * (TapirTcpNoMem).  Out-of-order data lives in the receive ring, so
  * reassembly allocates nothing.  The SACK scoreboard (tcp_sack.c) and the
- * congestion-control state (tcp_cc.h) are fixed-size fields of the TCB:
- * no option or SACK block a peer sends can make memory grow.  Defaults
+ * congestion-control state (tcp_cc.h) are fixed-size fields of the TCB;
+ * RACK's per-segment records (tcp_rack.c) are one array allocated with the
+ * send ring (sndbuf / 512 + 16 entries, merged when full): no option or SACK
+ * block a peer sends can make memory grow.  Defaults
  * and the reasoning for 1 MB buffers: include/tapir/tcp.h.
  */
 #ifndef TP_CORE_TCP_INT_H
