@@ -365,16 +365,17 @@ round_up_to(uint32_t n, uint32_t unit)
     return r > UINT32_MAX ? n : (uint32_t)r;
 }
 
-/* cfg.tcp.buf_round_mss: once the peer's SYN fixes SND.MSS, both buffers
- * grow to a whole number of segments.  Before the buffers exist (passive
- * open) only their sizes change; after connect() the rings grow, keeping
- * what they hold.  Without memory a ring keeps its size (counted). */
+/* cfg.tcp.buf_round_mss: once the peer's SYN fixes SND.MSS, a buffer
+ * larger than one segment grows to a whole number of segments (a smaller
+ * one stays).  Before the buffers exist (passive open) only their sizes
+ * change; after connect() the rings grow, keeping what they hold.  Without
+ * memory a ring keeps its size (counted). */
 void
 tp_tcb_round_bufs(struct tp_tcb *tcb)
 {
     uint32_t mss = tcb->snd_mss;
-    uint32_t snd = round_up_to(tcb->sndbuf_cap, mss);
-    uint32_t rcv = round_up_to(tcb->rcvbuf_cap, mss);
+    uint32_t snd = tcb->sndbuf_cap > mss ? round_up_to(tcb->sndbuf_cap, mss) : tcb->sndbuf_cap;
+    uint32_t rcv = tcb->rcvbuf_cap > mss ? round_up_to(tcb->rcvbuf_cap, mss) : tcb->rcvbuf_cap;
 
     if (!tcb->st->cfg.tcp.buf_round_mss || mss == 0)
         return;

@@ -61,7 +61,7 @@ total=$(wc -l < "$work/list")
 # One script: prints "VERDICT<TAB>path<TAB>reason".
 run_one() {
     local path=$1 out rc line
-    out=$(cd "$corpus" && timeout 120 "$bin" "--$mode" "$path" 2>/dev/null)
+    out=$(cd "$corpus" && timeout 120 "$bin" "--$mode" $profile "$path" 2>/dev/null)
     rc=$?
     if [ "$mode" = parse-only ]; then
         line=$(printf '%s\n' "$out" | grep -m1 -E '^(PASS|FAIL) ')
@@ -79,7 +79,11 @@ run_one() {
     esac
 }
 export -f run_one
-export bin corpus mode
+# The corpus runs with FreeBSD's choices (the runner's bsd profile); our own
+# scripts test tapir's defaults.
+profile=""
+[ "$own" = 1 ] && profile=--no-bsd-profile
+export bin corpus mode profile
 tr '\n' '\0' < "$work/list" | xargs -0 -P "$jobs" -I{} bash -c 'run_one "$1"' _ {} \
     | sort -t$'\t' -k2 > "$results"
 

@@ -1,7 +1,8 @@
 /*
  * tests/pktdrill/main.c -- the tapir-pktdrill command.
  *
- *   tapir-pktdrill [--parse-only] [--strict|--semantic] [-D SYM]... [-v] SCRIPT...
+ *   tapir-pktdrill [--parse-only] [--strict|--semantic] [--no-bsd-profile] [-D SYM]... [-v]
+ *                  SCRIPT...
  *
  * Prints one line per script: "PASS path", "FAIL path:line: reason" or
  * "SKIP path: reason", then a count.  Exits 0 if no script failed, 1 if
@@ -31,6 +32,7 @@ usage(FILE *f)
                "  --strict      options must match byte for byte (default)\n"
                "  --semantic    options match as a set of kinds and values\n"
                "  --ignore-options  never compare TCP options (diagnosis, not conformance)\n"
+               "  --no-bsd-profile  tapir's default settings, not FreeBSD's choices\n"
                "  -D SYM        define SYM for #ifdef (default: STANDARD)\n"
                "  -v            trace every event to stderr\n");
 }
@@ -50,6 +52,8 @@ parse_args(int argc, char **argv, struct pd_cli *cli)
             cli->run.mode = PD_MATCH_SEMANTIC;
         else if (strcmp(argv[i], "--ignore-options") == 0)
             cli->run.ignore_options = true;
+        else if (strcmp(argv[i], "--no-bsd-profile") == 0)
+            cli->run.no_profile = true;
         else if (strcmp(argv[i], "-v") == 0)
             cli->run.verbose = true;
         else if (strcmp(argv[i], "-D") == 0 && i + 1 < argc && cli->ndefines < PD_MAX_DEFINES) {

@@ -206,6 +206,7 @@ enum pd_match_mode { PD_MATCH_STRICT, PD_MATCH_SEMANTIC };
 struct pd_run_opts {
     enum pd_match_mode mode;
     bool ignore_options;            /* diagnosis only: never compare options */
+    bool no_profile;                /* tapir's defaults, without the bsd profile */
     bool verbose;
 };
 

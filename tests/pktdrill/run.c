@@ -300,7 +300,8 @@ init_run(struct pd_run *r, const struct pd_script *s, const struct pd_run_opts *
     r->cfg.addr = PD_LOCAL_IP;
     r->cfg.prefix_len = 0;          /* the peer 192.0.2.1 is on another net: one link */
     r->cfg.seed = 0x7061636b65746472ull;
-    pd_bsd_profile(&r->cfg);
+    if (!o->no_profile)
+        pd_bsd_profile(&r->cfg);
 }
 
 /* Append the knob notes to a failure so its reason shows what was not honoured. */

@@ -215,6 +215,21 @@ test_round_small_mss(void **state)
     finish(h, -1, s);
 }
 
+/* A buffer no larger than one segment stays as the application set it. */
+static void
+test_round_small_buffer(void **state)
+{
+    struct th *h = harness(1000, 1460, 0, true, false);
+    int l, c;
+    uint32_t iss;
+
+    (void)state;
+    c = th_passive_open(h, 80, PEER_ISS, &l, &iss);
+    assert_int_equal(sockopt(h, c, TAPIR_SO_RCVBUF), 1000);
+    assert_int_equal(sockopt(h, c, TAPIR_SO_SNDBUF), 1460);
+    finish(h, l, c);
+}
+
 /* Active open: the rings exist since connect(); they grow at the SYN-ACK,
  * and with a scaled window the peer can fill all 65700 bytes. */
 static void
@@ -694,6 +709,7 @@ main(void)
         cmocka_unit_test(test_round_passive),
         cmocka_unit_test(test_round_off),
         cmocka_unit_test(test_round_small_mss),
+        cmocka_unit_test(test_round_small_buffer),
         cmocka_unit_test(test_round_active_fills),
         cmocka_unit_test(test_ring_grow),
         cmocka_unit_test(test_free_space_edge),
