@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -269,6 +270,57 @@ test_refused(void **state)
     tapir_close(c);
 }
 
+static void
+on_sigusr1(int sig)
+{
+    (void)sig;
+}
+
+struct kicker {
+    pthread_t target;
+    int ms;
+};
+
+static void *
+kick_main(void *arg)
+{
+    struct kicker *k = arg;
+
+    poll(NULL, 0, k->ms);
+    pthread_kill(k->target, SIGUSR1);
+    return NULL;
+}
+
+/* A blocking connect interrupted by a signal (a handler without
+ * SA_RESTART) says EINTR and goes on, as Linux's does: the socket is a
+ * connecting one (not writable, connect() says EALREADY), not a fresh one
+ * that polls POLLOUT|POLLHUP at once.  10.0.0.3 never answers. */
+static void
+test_blocking_connect_interrupted(void **state)
+{
+    struct pair *p = *state;
+    struct sockaddr_in s = sin_of(0x0a000003u, 80);
+    struct sigaction sa, old;
+    struct kicker k = { pthread_self(), 100 };
+    pthread_t t;
+    int c = tapir_socket(p->b, SOCK_STREAM);
+    struct pollfd pf = { c, POLLIN | POLLOUT, 0 };
+
+    assert_true(c >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigusr1;             /* no SA_RESTART */
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    assert_int_equal(pthread_create(&t, NULL, kick_main, &k), 0);
+    assert_int_equal(tapir_connect(c, (struct sockaddr *)&s, sizeof(s)), -1);
+    assert_int_equal(errno, EINTR);
+    pthread_join(t, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    assert_int_equal(tapir_poll(&pf, 1, 200), 0);
+    assert_int_equal(tapir_connect(c, (struct sockaddr *)&s, sizeof(s)), -1);
+    assert_int_equal(errno, EALREADY);
+    tapir_close(c);
+}
+
 /* Bad arguments get the kernel's errno. */
 static void
 test_errors(void **state)
@@ -504,6 +556,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonblocking_connect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_connect_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_unread_resets, setup, teardown),

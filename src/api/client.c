@@ -106,7 +106,7 @@ send_req(int cfd, const void *req, size_t len, int fd)
     return 0;
 }
 
-/* Receive a reply; EINTR is returned (a blocking connect goes on). */
+/* Receive a reply; EINTR is returned (tp_sc_connect goes on without it). */
 static int
 recv_rep(int cfd, struct tp_sock_rep *rep, int *rfd)
 {
@@ -459,9 +459,15 @@ tp_sc_connect(const char *path, int fd, const struct sockaddr *sa, socklen_t len
         err = exchange(path, &req, sizeof(req), fd, &rep, NULL, NULL);
     else
         err = exchange(path, &req, sizeof(req), fd, &rep, NULL, &tv);
-    if (err == -EAGAIN) {
-        err = attach(path, fd, &req, true);
-        return err == 0 ? -EINPROGRESS : err;
+    if (err == -EAGAIN || err == -EINTR) {
+        /* Timed out, or a signal interrupted it: the connection goes on
+         * as a non-blocking one (the engine learnt so when our control
+         * connection closed), so the socket is attached as one. */
+        int aerr = attach(path, fd, &req, true);
+
+        if (aerr != 0 && aerr != -EINPROGRESS)
+            return aerr;
+        return err == -EAGAIN ? -EINPROGRESS : -EINTR;
     }
     if (err != 0)
         return err;

@@ -1012,8 +1012,13 @@ ctl_on_close(struct tp_rt *rt, struct tp_watch *w)
     struct eng_ctl *c = w->ctx;
 
     (void)rt;
-    if (c->waiting != NULL)
+    if (c->waiting != NULL) {
+        /* A blocking connect whose caller left (SO_SNDTIMEO ran out, a
+         * signal): it ends as a non-blocking one, a failure kept for the
+         * ATTACH that follows (connect_done). */
         c->waiting->waiter = NULL;
+        c->waiting->nb_connect = true;
+    }
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
