@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include "core/stack_int.h"
+#include "wire/bytes.h"
+#include "wire/csum.h"
 
 #define REASS_DATA_MAX (65535 - TP_IPV4_HDR_MIN)        /* 65515 */
 #define REASS_BLOCKS ((REASS_DATA_MAX + 7) / 8)          /* 8190 */
@@ -181,6 +183,22 @@ place(struct tp_reass_dgram *d, const struct tp_ipv4 *ip, uint32_t lo, uint32_t 
     }
 }
 
+/* The first fragment's header, kept before the data, made the whole
+ * datagram's (total length, MF and offset cleared, checksum), since ICMP
+ * errors about the datagram quote it (RFC 792: "the internet header"). */
+static void
+fix_header(uint8_t *h, size_t hdr_len, uint16_t total_len)
+{
+    struct tp_csum c;
+
+    tp_store_be16(h + 2, total_len);
+    tp_store_be16(h + 6, (uint16_t)(tp_load_be16(h + 6) & 0x4000));    /* DF alone */
+    tp_store_be16(h + 10, 0);
+    tp_csum_init(&c);
+    tp_csum_add(&c, h, hdr_len);
+    tp_store_be16(h + 10, tp_csum_finish(&c));
+}
+
 static void
 deliver(struct tapir_stack *st, struct tp_reass_dgram *d, struct tapir_time now)
 {
@@ -192,6 +210,7 @@ deliver(struct tapir_stack *st, struct tp_reass_dgram *d, struct tapir_time now)
     ip.opts = d->buf + TP_IPV4_HDR_MAX - ip.hdr_len + TP_IPV4_HDR_MIN;
     ip.payload = d->buf + TP_IPV4_HDR_MAX;
     ip.payload_len = d->total;
+    fix_header(d->buf + TP_IPV4_HDR_MAX - ip.hdr_len, ip.hdr_len, ip.total_len);
     d->used = false;
     update_next(st->reass);
     tp_stat_inc(st, TP_STAT_IP_REASM_OKS);

@@ -860,6 +860,28 @@ fragmented_tcp_segment_is_delivered(void **state)
     check_rst(&f->sent[0], 0, 1000 + 1 + 4, TP_TCP_RST | TP_TCP_ACK);
 }
 
+/* An ICMP error about a reassembled datagram quotes its header as the
+ * whole datagram's (RFC 792: "the internet header"): its total length, no
+ * MF, offset 0, a valid checksum; not the first fragment's. */
+static void
+reassembled_datagram_quoted_whole(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t udp[24], pkt[128], whole[128];
+
+    for (size_t i = 0; i < sizeof(udp); i++)
+        udp[i] = (uint8_t)(i + 1);
+    input(f, pkt, build_frag(pkt, 0x66, TP_IP_PROTO_UDP, udp, 16, 8, false));
+    input(f, pkt, build_frag(pkt, 0x66, TP_IP_PROTO_UDP, udp, 0, 16, true));
+    assert_int_equal(stat(f, "IpReasmOKs"), 1);
+    assert_int_equal(f->n_sent, 1);
+    build_ip(whole, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, udp, sizeof(udp));
+    tp_store_be16(whole + 4, 0x66);
+    tp_store_be16(whole + 6, 0);                        /* no DF, as the fragments */
+    fix_ip_csum(whole);
+    check_icmp_error(&f->sent[0], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PORT, whole, 20 + 8);
+}
+
 /* cfg.reass_max = 0: no reassembly; fragments are counted and dropped. */
 static void
 fragments_dropped_without_reassembly(void **state)
@@ -913,6 +935,7 @@ main(void)
         cmocka_unit_test_setup_teardown(reassembly_timeout_sends_time_exceeded, setup, teardown),
         cmocka_unit_test_setup_teardown(full_table_gives_up_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(fragmented_tcp_segment_is_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(reassembled_datagram_quoted_whole, setup, teardown),
         cmocka_unit_test(fragments_dropped_without_reassembly),
         cmocka_unit_test_setup_teardown(bad_icmp_checksum_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(udp_gets_port_unreachable, setup, teardown),
