@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -321,6 +322,24 @@ test_blocking_connect_interrupted(void **state)
     tapir_close(c);
 }
 
+/* A failed read or write on a descriptor that is no socket keeps the
+ * kernel's errno: only ours get TCP's (an eventfd read of fewer than 8
+ * bytes says EINVAL; asking whether it is ours must not make it ENOTSOCK). */
+static void
+test_errno_of_other_fds(void **state)
+{
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    uint8_t b[4] = { 0 };
+
+    (void)state;
+    assert_true(efd >= 0);
+    assert_int_equal(tapir_read(efd, b, sizeof(b)), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(tapir_write(efd, b, sizeof(b)), -1);
+    assert_int_equal(errno, EINVAL);
+    close(efd);
+}
+
 /* Bad arguments get the kernel's errno. */
 static void
 test_errors(void **state)
@@ -558,6 +577,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_connect_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test(test_errno_of_other_fds),
         cmocka_unit_test_setup_teardown(test_malformed_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_unread_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),

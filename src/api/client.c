@@ -200,18 +200,22 @@ tp_sc_socket(const char *path, int flags)
     return fd;
 }
 
-/* fd's own name if it is one of ours (proto.h), else false. */
+/* fd's own name if it is one of ours (proto.h), else false.  errno is
+ * kept: callers ask after a failed call whose errno the program gets. */
 static bool
 own_name(int fd, struct sockaddr_un *sa, socklen_t *len)
 {
     size_t plen = sizeof(TP_SOCK_PEER_PREFIX) - 1;
+    int saved = errno;
 
     if (fd < 0)
         return false;
     *len = sizeof(*sa);
     memset(sa, 0, sizeof(*sa));
-    if (syscall(SYS_getsockname, fd, (struct sockaddr *)sa, len) < 0)
+    if (syscall(SYS_getsockname, fd, (struct sockaddr *)sa, len) < 0) {
+        errno = saved;              /* ENOTSOCK for a file, an eventfd, ... */
         return false;
+    }
     return sa->sun_family == AF_UNIX && *len > offsetof(struct sockaddr_un, sun_path) + 1 + plen
         && *len <= sizeof(*sa) && sa->sun_path[0] == '\0'
         && memcmp(sa->sun_path + 1, TP_SOCK_PEER_PREFIX, plen) == 0;
