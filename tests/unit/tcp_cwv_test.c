@@ -239,6 +239,46 @@ window_is_halved_after_the_nonvalidated_period(void **state)
     close_conn(&c);
 }
 
+/* RFC 7661 4.4.3 raises ssthresh to 3/4 of the window it halves when it
+ * was below that: after a loss (ssthresh 20 segments) the window grew past
+ * 4/3 of it, then went unused for the non-validated period. */
+static void
+halving_raises_ssthresh_to_three_quarters(void **state)
+{
+    struct conn c;
+    uint32_t first, w, ss;
+    int rounds = 0;
+
+    (void)state;
+    open_conn(&c, TAPIR_TCP_CWV_RFC7661);
+    grow_to_40(&c);
+    first = c.iss + 1 + c.sent;
+    assert_int_equal(write_segs(&c, 40), 40);
+    th_advance_ms(c.h, RTT_MS);
+    for (int d = 0; d < 3; d++)
+        th_send(c.h, A, PEER_ISS + 1, first, 65535, NULL, 0);
+    th_expect(c.h, A, first, TH_ANY, TH_ANY, MSS);
+    th_drain(c.h);
+    ack_all(&c, false);
+    ss = info(&c).ssthresh;
+    assert_int_equal(ss, 20 * MSS);
+    /* Full windows until cwnd is past 4/3 of ssthresh. */
+    while ((w = info(&c).cwnd) < 28 * MSS) {
+        assert_true(++rounds < 30);
+        assert_int_equal(write_segs(&c, w / MSS), w / MSS);
+        ack_all(&c, true);
+    }
+    assert_int_equal(info(&c).ssthresh, ss);
+    for (int t = 0; t < 310; t++) {
+        trickle(&c, 1, 1);
+        th_advance_ms(c.h, 1000 - RTT_MS);
+    }
+    assert_int_equal(th_stat(c.h, "TapirTcpCwvReduced"), 1);
+    assert_int_equal(info(&c).cwnd, w / 2);
+    assert_int_equal(info(&c).ssthresh, (uint32_t)((uint64_t)w * 3 / 4));
+    close_conn(&c);
+}
+
 /* RFC 7661 4.4.1: a loss while non-validated ends its recovery with
  * cwnd = (max(pipeACK, LossFlightSize) - R) / 2; with the mechanism off,
  * CUBIC reduces the unused window it had (ssthresh = 0.7 cwnd). */
@@ -301,6 +341,7 @@ main(void)
         cmocka_unit_test(unused_window_does_not_grow),
         cmocka_unit_test(window_is_halved_after_the_nonvalidated_period),
         cmocka_unit_test(loss_while_nonvalidated_uses_what_was_in_flight),
+        cmocka_unit_test(halving_raises_ssthresh_to_three_quarters),
         cmocka_unit_test(bad_setting_is_refused),
     };
 
