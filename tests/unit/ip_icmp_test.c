@@ -882,6 +882,59 @@ reassembled_datagram_quoted_whole(void **state)
     check_icmp_error(&f->sent[0], TP_ICMP_DEST_UNREACH, TP_ICMP_UNREACH_PORT, whole, 20 + 8);
 }
 
+/* A fragment with IP options: header length hl, flags/offset field ff. */
+static size_t
+build_frag_opts(uint8_t *b, uint16_t id, const uint8_t *opts, size_t opts_len,
+    const uint8_t *data, size_t off, size_t len, bool mf)
+{
+    size_t n = build_ip_opts(b, PEER_ADDR, US_ADDR, TP_IP_PROTO_UDP, opts, opts_len,
+        data + off, len);
+
+    tp_store_be16(b + 4, id);
+    tp_store_be16(b + 6, (uint16_t)((mf ? 0x2000 : 0) | off / 8));
+    fix_ip_csum(b);
+    return n;
+}
+
+/* The edges of reassembly, each given up and counted, nothing delivered:
+ * a last fragment ending before data already held; a first fragment
+ * repeated with another header length; a fragment that partly overlaps
+ * with the same bytes (a duplicate only if it is wholly held, even when
+ * the slot's stale bytes match the rest); a datagram that fits 64 KB of
+ * data only without its 60-byte header (the ping of death with options). */
+static void
+reassembly_edges_give_up(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t data[65536], pkt[65536];
+    static const uint8_t nops[40] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 };
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 13 + 5);
+    input(f, pkt, build_frag(pkt, 1, TP_IP_PROTO_UDP, data, 32, 8, true));
+    input(f, pkt, build_frag(pkt, 1, TP_IP_PROTO_UDP, data, 16, 8, false));
+    assert_int_equal(stat(f, "TapirIpReasmBadFrag"), 1);
+    input(f, pkt, build_frag(pkt, 2, TP_IP_PROTO_UDP, data, 0, 16, true));
+    input(f, pkt, build_frag_opts(pkt, 2, nops, 4, data, 0, 16, true));
+    assert_int_equal(stat(f, "TapirIpReasmOverlaps"), 1);
+    /* id 3 completes in a slot whose bytes 16..24 are then data's own. */
+    input(f, pkt, build_frag(pkt, 3, TP_IP_PROTO_UDP, data, 0, 16, true));
+    input(f, pkt, build_frag(pkt, 3, TP_IP_PROTO_UDP, data, 16, 8, false));
+    assert_int_equal(stat(f, "IpReasmOKs"), 1);
+    assert_int_equal(f->n_sent, 1);                     /* UDP: port unreachable */
+    input(f, pkt, build_frag(pkt, 4, TP_IP_PROTO_UDP, data, 0, 16, true));
+    input(f, pkt, build_frag(pkt, 4, TP_IP_PROTO_UDP, data, 8, 16, true));
+    assert_int_equal(stat(f, "TapirIpReasmOverlaps"), 2);
+    assert_int_equal(stat(f, "TapirIpReasmDups"), 0);
+    input(f, pkt, build_frag_opts(pkt, 5, nops, sizeof(nops), data, 0, 65000, true));
+    input(f, pkt, build_frag(pkt, 5, TP_IP_PROTO_UDP, data, 65000, 515, false));
+    assert_int_equal(stat(f, "TapirIpReasmBadFrag"), 2);
+    assert_int_equal(stat(f, "IpReasmFails"), 4);
+    assert_int_equal(stat(f, "IpReasmOKs"), 1);
+    assert_int_equal(f->n_sent, 1);
+}
+
 /* cfg.reass_max = 0: no reassembly; fragments are counted and dropped. */
 static void
 fragments_dropped_without_reassembly(void **state)
@@ -936,6 +989,7 @@ main(void)
         cmocka_unit_test_setup_teardown(full_table_gives_up_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(fragmented_tcp_segment_is_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(reassembled_datagram_quoted_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(reassembly_edges_give_up, setup, teardown),
         cmocka_unit_test(fragments_dropped_without_reassembly),
         cmocka_unit_test_setup_teardown(bad_icmp_checksum_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(udp_gets_port_unreachable, setup, teardown),
