@@ -7,11 +7,13 @@
  * does.  The link can be impaired (loss, rate, queue, delay) to report the
  * goodput and completion time in virtual time as well.
  *
- *   sim_bench [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] [-s seed] [-T]
+ *   sim_bench [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] [-s seed]
+ *             [-b buf_bytes] [-T]
  *
  * -T prints a table instead: goodput and completion time through the given
  * bottleneck (default 100 Mbit/s, 20 ms RTT, 250 kB queue) at 0, 0.1, 1 and
- * 5 % random loss, for NewReno and for CUBIC.
+ * 5 % random loss, for NewReno and for CUBIC.  -b sets both nodes' send and
+ * receive buffers (default: tapir_config_default()'s 1 MB).
  *
  * Build it Release for figures worth recording (the Debug build carries
  * ASan and UBSan).
@@ -127,7 +129,7 @@ static int
 usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [-m MB] [-l loss] [-r rate_bps] [-q queue_bytes] [-d delay_us] "
-        "[-s seed] [-T]\n", prog);
+        "[-s seed] [-b buf_bytes] [-T]\n", prog);
     return 2;
 }
 
@@ -139,10 +141,11 @@ struct result {
     uint64_t dropped;
 };
 
-/* One transfer of `bytes` from node 0 to node 1 over lc; 0 or -1. */
+/* One transfer of `bytes` from node 0 to node 1 over lc, with buffers of
+ * buf bytes (0: the default); 0 or -1. */
 static int
 run(uint64_t seed, const struct sim_link_cfg *lc, enum tapir_tcp_cc cc, uint64_t bytes,
-    struct result *res)
+    uint32_t buf, struct result *res)
 {
     struct sim_cfg cfg = { .seed = seed, .max_time_us = 24LL * 3600 * 1000000,
         .max_events = UINT64_MAX / 2 };
@@ -154,6 +157,8 @@ run(uint64_t seed, const struct sim_link_cfg *lc, enum tapir_tcp_cc cc, uint64_t
 
     tapir_config_default(&tc);
     tc.tcp.cc = cc;
+    if (buf != 0)
+        tc.tcp.sndbuf = tc.tcp.rcvbuf = buf;
     if (bn == NULL || (rc = sim_new(&cfg, &tc, &sim)) != 0) {
         fprintf(stderr, "sim_bench: cannot create the simulation\n");
         free(bn);
@@ -193,7 +198,7 @@ run(uint64_t seed, const struct sim_link_cfg *lc, enum tapir_tcp_cc cc, uint64_t
 }
 
 static int
-table(uint64_t seed, struct sim_link_cfg lc, uint64_t bytes)
+table(uint64_t seed, struct sim_link_cfg lc, uint64_t bytes, uint32_t buf)
 {
     static const double losses[] = { 0, 0.001, 0.01, 0.05 };
     static const char *const names[TAPIR_TCP_CC_COUNT] = {
@@ -210,7 +215,7 @@ table(uint64_t seed, struct sim_link_cfg lc, uint64_t bytes)
     for (int cc = 0; cc < TAPIR_TCP_CC_COUNT; cc++) {
         for (size_t i = 0; i < sizeof(losses) / sizeof(losses[0]); i++) {
             lc.loss = losses[i];
-            if (run(seed, &lc, (enum tapir_tcp_cc)cc, bytes, &r) != 0)
+            if (run(seed, &lc, (enum tapir_tcp_cc)cc, bytes, buf, &r) != 0)
                 return 1;
             printf("%-8s %8.1f %14.2f %14.3f %10" PRIu64 " %10" PRIu64 "\n", names[cc],
                 losses[i] * 100, (double)r.bytes * 8 / r.virt_s / 1e6, r.virt_s, r.packets,
@@ -226,11 +231,12 @@ main(int argc, char **argv)
     struct sim_link_cfg lc = { .delay_us = 100 };
     struct result r;
     uint64_t seed = 1;
+    uint32_t buf = 0;
     double mb = 64;
     bool tab = false;
     int opt;
 
-    while ((opt = getopt(argc, argv, "m:l:r:q:d:s:T")) != -1) {
+    while ((opt = getopt(argc, argv, "m:l:r:q:d:s:Tb:")) != -1) {
         switch (opt) {
         case 'm': mb = atof(optarg); break;
         case 'l': lc.loss = atof(optarg); break;
@@ -239,6 +245,7 @@ main(int argc, char **argv)
         case 'd': lc.delay_us = strtoll(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'T': tab = true; break;
+        case 'b': buf = (uint32_t)strtoul(optarg, NULL, 0); break;
         default: return usage(argv[0]);
         }
     }
@@ -250,9 +257,9 @@ main(int argc, char **argv)
             lc.delay_us = 10000;
             lc.queue_bytes = 250000;
         }
-        return table(seed, lc, (uint64_t)(mb * 1024 * 1024));
+        return table(seed, lc, (uint64_t)(mb * 1024 * 1024), buf);
     }
-    if (run(seed, &lc, TAPIR_TCP_CC_NEWRENO, (uint64_t)(mb * 1024 * 1024), &r) != 0)
+    if (run(seed, &lc, TAPIR_TCP_CC_NEWRENO, (uint64_t)(mb * 1024 * 1024), buf, &r) != 0)
         return 1;
     printf("sim_bench: %.1f MB in %.3f CPU s: %.1f MB of payload per CPU second\n",
         (double)r.bytes / 1e6, r.cpu_s, (double)r.bytes / 1e6 / r.cpu_s);

@@ -69,18 +69,34 @@ scaled_window(const struct tp_tcb *tcb, uint32_t wnd)
     return wnd >> ws << ws;
 }
 
-/* A pure window update is worth a segment when the right edge moves by two
- * segments or half the buffer (RFC 1122 4.2.3.3). */
+/*
+ * A pure window update is worth a segment when the right edge moves by the
+ * SWS step, two segments or half the buffer (RFC 1122 4.2.3.3), and the
+ * move matters to the peer: it is a quarter of the buffer or more, or the
+ * window is down to an eighth of the buffer, or the buffer holds no more
+ * than eight segments.  (The BSD stacks use these thresholds; FreeBSD's
+ * conformance scripts expect them.)  A move of a few segments while most
+ * of the window is still open waits for the next ACK that data draws
+ * (every second segment, RFC 5681 4.2): without that, a reader that
+ * empties the buffer after each segment drew an update after every other
+ * segment, one ACK per 1.5 data segments instead of one per two.
+ */
 static bool
 wants_window_update(const struct tp_tcb *tcb)
 {
-    uint32_t edge = tcb->rcv_nxt + tp_tcp_rcv_window(tcb);
-    uint32_t step = 2u * tcb->rcv_mss < tcb->rcv.cap / 2 ? 2u * tcb->rcv_mss : tcb->rcv.cap / 2;
+    uint32_t wnd = tp_tcp_rcv_window(tcb);
+    uint32_t edge = tcb->rcv_nxt + wnd;
+    uint32_t cap = tcb->rcv.cap;
+    uint32_t step = 2u * tcb->rcv_mss < cap / 2 ? 2u * tcb->rcv_mss : cap / 2;
+    uint32_t adv;
 
     /* After the peer's FIN no more data comes: a window update would only
      * reach a peer that may have closed already. */
-    return tcb->rcv.buf != NULL && !tcb->fin_rcvd
-        && tp_seq_geq(edge, tcb->rcv_adv + (step ? step : 1));
+    if (tcb->rcv.buf == NULL || tcb->fin_rcvd
+        || !tp_seq_geq(edge, tcb->rcv_adv + (step ? step : 1)))
+        return false;
+    adv = edge - tcb->rcv_adv;
+    return adv >= cap / 4 || wnd <= cap / 8 || cap <= 8u * tcb->rcv_mss;
 }
 
 static void
