@@ -35,7 +35,7 @@
 
 #define TP_TCP_NONE UINT32_MAX      /* "no index" in intrusive links */
 #define TP_TCP_HANDLE_IDX_BITS 20   /* handle = gen << 20 | index (max_socks <= 2^20) */
-#define TP_TCP_REASS_MAX_BLOCKS 8   /* holes tracked per connection */
+#define TP_TCP_REASS_MAX_BLOCKS 32  /* holes tracked per connection */
 #define TP_TCP_SACK_MAX_BLOCKS 8    /* SACKed ranges the sender remembers */
 #define TP_TCP_MSS_MIN 64           /* clamp for absurd peer MSS values */
 #define TP_TCP_MSS_DEFAULT 536      /* RFC 9293 3.7.1, MUST-15 */
