@@ -146,6 +146,8 @@ struct tp_tcb {
      * recs[rec_head .. rec_head + rec_n) of rec_cap (owned). */
     struct tp_seg_rec *recs;
     uint32_t rec_cap, rec_head, rec_n;
+    uint32_t rec_n_marked;          /* records SACKED or LOST */
+    uint32_t rec_n_lost;            /* records LOST and not SACKED */
     struct tp_rack rack;
     struct tapir_time rack_at;      /* reordering timer or probe timeout */
     bool rack_reo;                  /* rack_at is the reordering timer */

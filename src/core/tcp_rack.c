@@ -48,6 +48,37 @@ tp_rack_active(const struct tp_tcb *tcb)
     return tcb->opt_sack && tcb->st->cfg.tcp.rack && tcb->recs != NULL;
 }
 
+/* A record counts as marked while SACKED or LOST: pipe leaves it out. */
+static bool
+is_marked(uint32_t flags)
+{
+    return (flags & (REC_SACKED | REC_LOST)) != 0;
+}
+
+/* LOST and not SACKED: what NextSeg() rule (1) would resend. */
+static bool
+is_to_resend(uint32_t flags)
+{
+    return (flags & (REC_SACKED | REC_LOST)) == REC_LOST;
+}
+
+/* Every change of a record's flags goes through here, so that the counts
+ * of marked and to-be-resent records stay exact: with none of either (a
+ * transfer without loss), pipe and NextSeg() need no walk over records. */
+static void
+set_flags(struct tp_tcb *tcb, struct tp_seg_rec *r, uint32_t flags)
+{
+    if (is_marked(flags) && !is_marked(r->flags))
+        tcb->rec_n_marked++;
+    else if (!is_marked(flags) && is_marked(r->flags))
+        tcb->rec_n_marked--;
+    if (is_to_resend(flags) && !is_to_resend(r->flags))
+        tcb->rec_n_lost++;
+    else if (!is_to_resend(flags) && is_to_resend(r->flags))
+        tcb->rec_n_lost--;
+    r->flags = (uint8_t)flags;
+}
+
 int
 tp_rack_alloc(struct tp_tcb *tcb)
 {
@@ -59,7 +90,7 @@ tp_rack_alloc(struct tp_tcb *tcb)
     if (tcb->recs == NULL)
         return -ENOMEM;
     tcb->rec_cap = cap;
-    tcb->rec_head = tcb->rec_n = 0;
+    tcb->rec_head = tcb->rec_n = tcb->rec_n_marked = tcb->rec_n_lost = 0;
     return 0;
 }
 
@@ -68,7 +99,7 @@ tp_rack_free(struct tp_tcb *tcb)
 {
     free(tcb->recs);
     tcb->recs = NULL;
-    tcb->rec_cap = tcb->rec_head = tcb->rec_n = 0;
+    tcb->rec_cap = tcb->rec_head = tcb->rec_n = tcb->rec_n_marked = tcb->rec_n_lost = 0;
 }
 
 static struct tp_seg_rec *
@@ -138,7 +169,7 @@ tp_rack_on_send(struct tp_tcb *tcb, uint32_t seq, uint32_t n, struct tapir_time 
 
         r->xmit_us = now.us;
         r->xmit_n = order;
-        r->flags = (uint8_t)((r->flags & ~REC_LOST) | REC_RTX | REC_RTX_OUT);
+        set_flags(tcb, r, (r->flags & ~REC_LOST) | REC_RTX | REC_RTX_OUT);
     }
     if (tcb->rec_n > 0 && tp_seq_geq(rec_at(tcb, tcb->rec_n - 1)->end, end))
         return;
@@ -188,6 +219,7 @@ drop_acked(struct tp_tcb *tcb, struct tapir_time now)
 
         if (!(r->flags & REC_SACKED))
             rack_update(tcb, r, now);
+        set_flags(tcb, r, 0);
         tcb->rec_head++;
         tcb->rec_n--;
     }
@@ -216,7 +248,7 @@ mark_sacked(struct tp_tcb *tcb, struct tapir_time now)
             n++;
             if (r->flags & REC_SACKED)
                 continue;
-            r->flags = (uint8_t)((r->flags | REC_SACKED) & ~(REC_LOST | REC_RTX_OUT));
+            set_flags(tcb, r, (r->flags | REC_SACKED) & ~(REC_LOST | REC_RTX_OUT));
             rack_update(tcb, r, now);
         }
     }
@@ -241,7 +273,7 @@ mark_lost(struct tp_tcb *tcb, struct tp_seg_rec *r, uint32_t *n)
 {
     if (r->flags & REC_RTX_OUT)
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_LOST_RETRANSMIT);
-    r->flags = (uint8_t)((r->flags | REC_LOST) & ~REC_RTX_OUT);
+    set_flags(tcb, r, (r->flags | REC_LOST) & ~REC_RTX_OUT);
     (*n)++;
 }
 
@@ -429,22 +461,20 @@ tp_rack_on_rto(struct tp_tcb *tcb)
         struct tp_seg_rec *r = rec_at(tcb, i);
 
         if (!(r->flags & REC_SACKED))
-            r->flags = (uint8_t)((r->flags | REC_LOST) & ~REC_RTX_OUT);
+            set_flags(tcb, r, (r->flags | REC_LOST) & ~REC_RTX_OUT);
     }
     tcb->rack.tlp_in_flight = false;
     tcb->rack_reo = false;
     tcb->rack_at = TAPIR_TIME_NEVER;
 }
 
-uint32_t
-tp_rack_pipe(const struct tp_tcb *tcb)
+/* RFC 6675 SetPipe with per-segment state: what is neither SACKed nor
+ * lost is in flight, once (a retransmission clears LOST). */
+static uint32_t
+pipe_walk(const struct tp_tcb *tcb)
 {
     uint32_t pipe = 0;
 
-    if (tcb->rec_n == 0)
-        return tcb->snd_nxt - tcb->snd_una;
-    /* RFC 6675 SetPipe with per-segment state: what is neither SACKed nor
-     * lost is in flight, once (a retransmission clears LOST). */
     for (uint32_t i = 0; i < tcb->rec_n; i++) {
         const struct tp_seg_rec *r = rec_at(tcb, i);
 
@@ -456,9 +486,36 @@ tp_rack_pipe(const struct tp_tcb *tcb)
     return pipe;
 }
 
+/*
+ * Output asks for pipe before every segment, so a walk over the records
+ * (up to sndbuf / MSS of them) made a window's worth of sending quadratic:
+ * 70 % of the instructions of a clean 16 MB transfer in the simulator.
+ * With no record SACKED or LOST the records, contiguous from SND.UNA,
+ * are all in flight up to SND.NXT; debug builds check that against the walk.
+ */
+uint32_t
+tp_rack_pipe(const struct tp_tcb *tcb)
+{
+    const struct tp_seg_rec *first, *last;
+    uint32_t pipe;
+
+    if (tcb->rec_n == 0)
+        return tcb->snd_nxt - tcb->snd_una;
+    if (tcb->rec_n_marked != 0)
+        return pipe_walk(tcb);
+    first = rec_at(tcb, 0);
+    last = rec_at(tcb, tcb->rec_n - 1);
+    pipe = tp_seq_lt(first->seq, tcb->snd_nxt)
+        ? tp_seq_min(last->end, tcb->snd_nxt) - tp_seq_max(first->seq, tcb->snd_una) : 0;
+    TP_ASSERT(pipe == pipe_walk(tcb));
+    return pipe;
+}
+
 bool
 tp_rack_next_lost(const struct tp_tcb *tcb, uint32_t *seq, uint32_t *len)
 {
+    if (tcb->rec_n_lost == 0)
+        return false;               /* nothing to resend: no walk */
     for (uint32_t i = 0; i < tcb->rec_n; i++) {
         const struct tp_seg_rec *r = rec_at(tcb, i);
         uint32_t s = tp_seq_max(r->seq, tcb->snd_una);
