@@ -133,6 +133,10 @@ struct tapir_tcp_config {
      * retransmitted FIN may carry the ACK of ours).  Off by default: RFC
      * 9293 3.10.7.4 drops an unacceptable segment after the answer. */
     bool old_segment_ack;
+    /* A SYN,ACK arriving at a listener is dropped without a reply (FreeBSD's
+     * choice).  Off by default: it gets <SEQ=SEG.ACK><CTL=RST> like any
+     * ACK-bearing segment there (RFC 9293 3.10.7.2, a lowercase "should"). */
+    bool listen_synack_silent;
 };
 
 enum tapir_tcp_state {

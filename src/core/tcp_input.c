@@ -145,6 +145,10 @@ listen_input(struct tp_tcb *lst, const struct seg_ctx *c)
 
     if (has(c, TP_TCP_RST))
         return SEG_DROP;                            /* first */
+    if (has(c, TP_TCP_ACK) && has(c, TP_TCP_SYN) && st->cfg.tcp.listen_synack_silent) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_DROPS);
+        return SEG_DROP;
+    }
     if (has(c, TP_TCP_ACK))
         return SEG_DROP_RST;                        /* second */
     if (!has(c, TP_TCP_SYN))

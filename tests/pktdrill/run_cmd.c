@@ -30,8 +30,8 @@
  * up to a multiple of the MSS after the SYN exchange, and the receive
  * window offered as all the free space (its receiver SWS avoidance), and
  * an ACK sent while our FIN is unacknowledged repeating the FIN, and
- * ECONNRESET for an RST in CLOSING or LAST-ACK, and the ACK of an old
- * segment processed.  One choice is the
+ * ECONNRESET for an RST in CLOSING or LAST-ACK, the ACK of an old
+ * segment processed, and a SYN,ACK to a listener dropped silently.  One choice is the
  * STANDARD branch's, not FreeBSD's (the runner runs STANDARD branches): a
  * SYN in TIME-WAIT gets a challenge ACK rather than reopening.
  */
@@ -47,6 +47,7 @@ pd_bsd_profile(struct tapir_config *cfg)
     cfg->tcp.ack_repeats_fin = true;
     cfg->tcp.rst_error_after_fin = true;
     cfg->tcp.old_segment_ack = true;
+    cfg->tcp.listen_synack_silent = true;
     cfg->tcp.tw_syn_challenge = true;               /* what the STANDARD branches expect */
 }
 

@@ -18,7 +18,8 @@
  *   syn_rtx_drop_options  SYN retransmissions from the third on offer only
  *                       the MSS, and the connection then goes unscaled;
  *   tw_syn_challenge    a SYN never reopens a TIME-WAIT connection;
- *   old_segment_ack     the ACK field of a wholly old segment is taken.
+ *   old_segment_ack     the ACK field of a wholly old segment is taken;
+ *   listen_synack_silent  a SYN,ACK at a listener draws no RST.
  *
  * Each is checked against the default, so a test fails if the setting
  * does nothing or leaks into the default behaviour.
@@ -700,6 +701,41 @@ test_old_segment_ack(void **state)
     old_fin_acks_ours(true);
 }
 
+static void
+synack_at_listener(bool setting)
+{
+    struct tapir_config cfg;
+    struct th *h;
+    int l;
+
+    th_config(&cfg);
+    cfg.tcp.listen_synack_silent = setting;
+    h = th_new(&cfg);
+    l = tapir_tcp_socket(h->st);
+    assert_int_equal(tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 }), 0);
+    assert_int_equal(tapir_tcp_listen(h->st, l, 4), 0);
+    th_send(h, S | A, 17, 34, 32767, NULL, 0);
+    if (setting) {
+        assert_int_equal(th_stat(h, "TcpExtListenDrops"), 1);
+    } else {
+        th_expect(h, R, 34, TH_ANY, TH_ANY, 0);               /* <SEQ=SEG.ACK><CTL=RST> */
+        assert_int_equal(th_stat(h, "TcpExtListenDrops"), 0);
+    }
+    th_expect_none(h);
+    /* A SYN still opens a connection either way. */
+    th_send(h, S, PEER_ISS, 0, 32767, NULL, 0);
+    th_expect(h, S | A, TH_ANY, PEER_ISS + 1, TH_ANY, 0);
+    finish(h, l, -1);
+}
+
+static void
+test_listen_synack_silent(void **state)
+{
+    (void)state;
+    synack_at_listener(false);
+    synack_at_listener(true);
+}
+
 int
 main(void)
 {
@@ -722,6 +758,7 @@ main(void)
         cmocka_unit_test(test_syn_rtx_drop_options),
         cmocka_unit_test(test_tw_syn_challenge),
         cmocka_unit_test(test_old_segment_ack),
+        cmocka_unit_test(test_listen_synack_silent),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
