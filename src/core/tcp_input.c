@@ -149,8 +149,10 @@ listen_input(struct tp_tcb *lst, const struct seg_ctx *c)
         tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_DROPS);
         return SEG_DROP;
     }
-    if (has(c, TP_TCP_ACK))
+    if (has(c, TP_TCP_ACK)) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_LISTEN_ACK_RST);
         return SEG_DROP_RST;                        /* second */
+    }
     if (!has(c, TP_TCP_SYN))
         return SEG_DROP;
     if (lst->n_acceptq >= lst->backlog || lst->n_synq >= lst->backlog) {

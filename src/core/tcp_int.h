@@ -67,6 +67,13 @@ struct tp_rack {
     bool tlp_is_retrans;
     bool dsack_seen;                /* a D-SACK arrived during the episode */
     uint32_t tlp_end;               /* TLP.end_seq */
+    /* RFC 8985 6.2 step 4: the reordering window grows with D-SACKs. */
+    bool dsack_on_ack;              /* the ACK being processed carried a D-SACK */
+    bool dsack_round_valid;
+    uint32_t dsack_round;           /* RACK.dsack_round */
+    uint8_t reo_wnd_mult;           /* RACK.reo_wnd_mult (0 read as 1) */
+    uint8_t reo_wnd_persist;        /* RACK.reo_wnd_persist */
+    bool was_in_recovery;           /* to see recovery end */
 };
 
 /* A byte ring of fixed capacity (tcp_buf.c). */

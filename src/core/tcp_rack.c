@@ -41,6 +41,8 @@
 #define PTO_ONE_SEG_US 200000       /* RFC 8985 7.2 WCDelAckT */
 #define PTO_MIN_US 2000
 #define PTO_NO_RTT_US 1000000       /* RFC 8985 7.2: no SRTT yet */
+#define REO_WND_PERSIST 16          /* RFC 8985 6.2 step 4 */
+#define REO_WND_MULT_MAX 64         /* the window stays below SRTT anyway */
 
 bool
 tp_rack_active(const struct tp_tcb *tcb)
@@ -255,12 +257,41 @@ mark_sacked(struct tp_tcb *tcb, struct tapir_time now)
     return n;
 }
 
-/* RFC 8985 6.2 step 4: the reordering window. */
+/* RFC 8985 6.2 step 4, first half: a D-SACK (at most one per round
+ * trip) says a retransmission was spurious, so the reordering window
+ * grows by min_RTT / 4; after 16 recoveries without one it falls back. */
+static void
+reo_wnd_update(struct tp_tcb *tcb)
+{
+    struct tp_rack *k = &tcb->rack;
+
+    if (k->reo_wnd_mult == 0)
+        k->reo_wnd_mult = 1;
+    if (k->dsack_round_valid && tp_seq_geq(tcb->snd_una, k->dsack_round))
+        k->dsack_round_valid = false;
+    if (!k->dsack_round_valid && k->dsack_on_ack) {
+        k->dsack_round_valid = true;
+        k->dsack_round = tcb->snd_max;
+        if (k->reo_wnd_mult < REO_WND_MULT_MAX)
+            k->reo_wnd_mult++;
+        k->reo_wnd_persist = REO_WND_PERSIST;
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_RACK_REO_WND_GROWN);
+    } else if (k->was_in_recovery && !tcb->in_recovery) {
+        if (k->reo_wnd_persist > 0)
+            k->reo_wnd_persist--;
+        if (k->reo_wnd_persist == 0)
+            k->reo_wnd_mult = 1;
+    }
+    k->dsack_on_ack = false;
+    k->was_in_recovery = tcb->in_recovery;
+}
+
+/* RFC 8985 6.2 step 4, second half: the reordering window. */
 static int64_t
 reo_wnd(const struct tp_tcb *tcb, uint32_t n_sacked_recs)
 {
     const struct tp_rack *k = &tcb->rack;
-    int64_t w = k->min_rtt_us / 4;
+    int64_t w = k->min_rtt_us / 4 * (k->reo_wnd_mult ? k->reo_wnd_mult : 1);
 
     if (!k->reordering_seen && (tcb->in_recovery || tp_seq_lt(tcb->snd_una, tcb->recover)
         || n_sacked_recs >= DUPTHRESH))
@@ -382,6 +413,7 @@ tp_rack_on_ack(struct tp_tcb *tcb, struct tapir_time now)
         return;
     drop_acked(tcb, now);
     n_sacked = mark_sacked(tcb, now);
+    reo_wnd_update(tcb);
     tlp_check(tcb);
     on_lost(tcb, detect_loss(tcb, n_sacked, now, &wait));
     rack_arm(tcb, wait, now);

@@ -73,6 +73,7 @@ tp_sack_input(struct tp_tcb *tcb, const struct tp_tcp_opts *o)
         } else if (i == 0 && tp_seq_leq(r, tcb->snd_una) && tp_seq_geq(l, tcb->snd_una - tcb->max_snd_wnd)) {
             tp_stat_inc(st, TP_STAT_TCP_EXT_DSACK_RECV);     /* RFC 2883 */
             tcb->rack.dsack_seen = true;    /* RFC 8985 7.4: a probe was spurious */
+            tcb->rack.dsack_on_ack = true;  /* RFC 8985 6.2 step 4 */
         } else if (tp_seq_lt(l, tcb->snd_una) || tp_seq_gt(r, tcb->snd_max)) {
             tp_stat_inc(st, TP_STAT_TCP_EXT_SACK_OUTSIDE);
         } else if (!board_add(tcb, l, r, &grew)) {

@@ -42,6 +42,7 @@
     X(TCP_EXT_BAD_OPTS, "TapirTcpInBadOpts", "segments with malformed options")   \
     X(TCP_EXT_SYN_DATA_DROP, "TapirTcpSynDataDropped", "payload bytes of SYNs, not queued") \
     X(TCP_EXT_NO_PORT, "TapirTcpNoPort", "segments to a port with no socket")     \
+    X(TCP_EXT_LISTEN_ACK_RST, "TapirTcpListenAckRst", "ACK-bearing segments at a listener answered with RST (RFC 9293 3.10.7.2), e.g. a late duplicate for a connection already closed") \
     X(TCP_EXT_RCV_OVERFLOW, "TapirTcpRcvOverflow", "segments beyond the receive buffer") \
     X(TCP_EXT_MSS_CLAMPED, "TapirTcpMssClamped", "peer MSS below 64, raised to 64") \
     X(TCP_EXT_NO_MEM, "TapirTcpNoMem", "buffer allocations that failed")         \
@@ -70,7 +71,7 @@
     X(TCP_EXT_SACK_REPEATED, "TapirTcpSackRepeated", "SACK blocks repeated within one segment, ignored") \
     X(TCP_EXT_SACK_OVERFLOW, "TapirTcpSackScoreboardFull", "SACK blocks not remembered: scoreboard full") \
     X(TCP_EXT_DSACK_SENT, "TcpExtTCPDSACKOldSent", "D-SACK blocks reported for duplicate data (RFC 2883)") \
-    X(TCP_EXT_DSACK_RECV, "TcpExtTCPDSACKRecv", "D-SACK blocks received (RFC 2883), not used") \
+    X(TCP_EXT_DSACK_RECV, "TcpExtTCPDSACKRecv", "D-SACK blocks received (RFC 2883): spurious probes, RACK's reordering window") \
     X(TCP_EXT_SACK_RECOVERY, "TcpExtTCPSackRecovery", "fast recoveries with SACK (RFC 6675)") \
     X(TCP_EXT_RENO_RECOVERY, "TcpExtTCPRenoRecovery", "fast recoveries without SACK (RFC 6582)") \
     X(TCP_EXT_SACK_RETRANS, "TapirTcpSackRetrans", "segments retransmitted from the SACK scoreboard") \
@@ -81,6 +82,7 @@
     X(TCP_EXT_RACK_LOST, "TapirTcpRackLost", "segments RACK marked lost (RFC 8985 6.2)") \
     X(TCP_EXT_RACK_REORDER, "TapirTcpRackReorderSeen", "connections where RACK saw reordering") \
     X(TCP_EXT_RACK_REO_TIMEOUT, "TapirTcpRackReoTimeouts", "RACK reordering timer expiries (RFC 8985 6.3)") \
+    X(TCP_EXT_RACK_REO_WND_GROWN, "TapirTcpRackReoWndGrown", "RACK reordering windows widened by a D-SACK (RFC 8985 6.2 step 4)") \
     X(TCP_EXT_SEG_REC_MERGED, "TapirTcpSegRecMerged", "segments merged into the last RACK record: records full") \
     X(TCP_EXT_STATE_CLOSED, "TapirTcpStateClosed", "transitions to CLOSED")       \
     X(TCP_EXT_STATE_LISTEN, "TapirTcpStateListen", "transitions to LISTEN")       \

@@ -307,6 +307,41 @@ rack_reordering_timer(void **state)
     }
 }
 
+/* RFC 8985 6.2 step 4: a D-SACK shows a retransmission was spurious, so
+ * the reordering window grows from min RTT / 4 (2.5 ms) to twice that --
+ * once per round trip however many D-SACKs come.  Then segment 5 lost
+ * with 6-7 SACKed: the reordering timer waits 5 ms instead of 2.5. */
+static void
+dsack_widens_the_reordering_window(void **state)
+{
+    for (int dsack = 0; dsack <= 1; dsack++) {
+        struct conn k;
+
+        (void)state;
+        open_rack(&k, 10, true);
+        th_advance_ms(k.h, RTT);
+        ack_sack(&k, 4, NULL, 0);
+        if (dsack) {
+            ack_sack(&k, 5, (uint32_t[]){ 0, 1 }, 1);
+            ack_sack(&k, 5, (uint32_t[]){ 1, 2 }, 1);      /* the same round */
+        } else {
+            ack_sack(&k, 5, NULL, 0);
+        }
+        assert_int_equal(th_stat(k.h, "TapirTcpRackReoWndGrown"), dsack);
+        assert_int_equal(th_stat(k.h, "TcpExtTCPDSACKRecv"), 2 * dsack);
+        ack_sack(&k, 5, (uint32_t[]){ 6, 8 }, 1);
+        th_advance_ms(k.h, 3);
+        if (dsack) {
+            th_expect_none(k.h);
+            th_advance_ms(k.h, 2);
+        }
+        th_expect(k.h, A, sq(&k, 5), TH_ANY, TH_ANY, MSS);
+        assert_int_equal(th_stat(k.h, "TapirTcpRackReoTimeouts"), 1);
+        th_drain(k.h);
+        finish(&k);
+    }
+}
+
 /* Segment 0 lost, and its fast retransmission lost too.  New data sent
  * after that retransmission is SACKed: RACK knows the retransmission had
  * its chance (TcpExtTCPLostRetransmit) and resends segment 0 a third time,
@@ -398,6 +433,7 @@ main(void)
         cmocka_unit_test(rto_keeps_sacked_data),
         cmocka_unit_test(sack_block_covers_a_held_fin),
         cmocka_unit_test(rack_reordering_timer),
+        cmocka_unit_test(dsack_widens_the_reordering_window),
         cmocka_unit_test(rack_lost_retransmission),
         cmocka_unit_test(tlp_probes_the_tail),
     };
