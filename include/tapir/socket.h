@@ -74,7 +74,7 @@ int tapir_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
  * (zero linger: reset on close), SO_ERROR, SO_TYPE, SO_ACCEPTCONN,
  * SO_RCVTIMEO/SO_SNDTIMEO; IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG,
  * TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT, TCP_INFO (common
- * fields).  Others: ENOPROTOOPT. */
+ * fields); IPPROTO_IP: IP_TOS, IP_TTL.  Others: ENOPROTOOPT. */
 int tapir_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 int tapir_setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 

@@ -42,6 +42,13 @@ enum tapir_tcp_cwv {
     TAPIR_TCP_CWV_COUNT
 };
 
+/* Explicit Congestion Notification, RFC 3168 (cfg.tcp.ecn). */
+enum tapir_tcp_ecn {
+    TAPIR_TCP_ECN_OFF,              /* never (zero, the default) */
+    TAPIR_TCP_ECN_ON,               /* ask for it on our SYNs, and accept it */
+    TAPIR_TCP_ECN_PASSIVE,          /* accept a peer's request only */
+};
+
 struct tapir_tcp_config {
     uint32_t max_socks;             /* connections + listeners, all states */
     /* Default buffers, bytes; tapir_config_default() gives 1 MB each: a
@@ -78,6 +85,13 @@ struct tapir_tcp_config {
     bool syn_in_window;             /* RFC 5961 4.2 off: an in-window SYN resets (RFC 793) */
     bool synfin_as_syn;             /* take SYN+FIN as a SYN (its FIN ignored); else dropped */
     bool icmp_soft_only;            /* ICMP errors never abort a SYN-SENT connection */
+    /* RFC 3168: negotiated on the handshake; then data is sent ECT(0), a
+     * CE mark is echoed with ECE until the sender's CWR, and an ECE halves
+     * cwnd at most once per window. */
+    enum tapir_tcp_ecn ecn;
+    /* SYN retransmissions that still ask for ECN; later ones do not, in
+     * case a middlebox drops ECN-setup SYNs (6.1.1.1).  Default 1. */
+    uint32_t ecn_syn_retries;
     /* Extensions, each offered on our SYNs and accepted on the peer's when
      * on (tapir_config_default() turns them all on); off, the stack
      * behaves as if it had never heard of them. */
@@ -239,6 +253,8 @@ enum tapir_tcp_opt {
     TAPIR_TCP_KEEPCNT,              /* probes */
     TAPIR_TCP_USER_TIMEOUT,         /* ms: R2 as a time (MUST-21); 0: default */
     TAPIR_TCP_CONGESTION,           /* enum tapir_tcp_cc; before or after connect */
+    TAPIR_IP_TOS,                   /* 0..255: the IPv4 TOS byte we send; its ECN bits are TCP's */
+    TAPIR_IP_TTL,                   /* 1..255, or -1 for the stack's (cfg.ttl) */
     TAPIR_TCP_NOPTS
 };
 
@@ -279,6 +295,7 @@ enum {
     TAPIR_TCPI_OPT_TIMESTAMPS = 0x1,
     TAPIR_TCPI_OPT_SACK = 0x2,
     TAPIR_TCPI_OPT_WSCALE = 0x4,
+    TAPIR_TCPI_OPT_ECN = 0x8,       /* RFC 3168 negotiated */
 };
 
 struct tapir_tcp_info {
@@ -303,7 +320,7 @@ struct tapir_tcp_info {
     uint32_t rcv_wnd;               /* ours, scaled */
     uint32_t retransmits;           /* consecutive, for the current segment */
     uint64_t total_retrans;
-    uint64_t bytes_acked;
+    uint64_t bytes_acked;           /* data bytes acknowledged (not SYN or FIN) */
     uint64_t bytes_received;
 };
 

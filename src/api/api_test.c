@@ -370,6 +370,17 @@ test_errors(void **state)
     len = sizeof(v);
     assert_int_equal(tapir_getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &v, &len), -1);
     assert_int_equal(errno, ENOPROTOOPT);
+    v = 0x20;                                   /* IP_TOS and IP_TTL reach the stack */
+    assert_int_equal(tapir_setsockopt(fd, IPPROTO_IP, IP_TOS, &v, sizeof(v)), 0);
+    v = 300;
+    assert_int_equal(tapir_setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)), -1);
+    assert_int_equal(errno, EINVAL);
+    v = 0;
+    len = sizeof(v);
+    assert_int_equal(tapir_getsockopt(fd, IPPROTO_IP, IP_TOS, &v, &len), 0);
+    assert_int_equal(v, 0x20);
+    assert_int_equal(tapir_getsockopt(fd, IPPROTO_IP, IP_TTL, &v, &len), 0);
+    assert_int_equal(v, 64);
     assert_int_equal(tapir_socket(p->a, SOCK_DGRAM), -1);
     assert_int_equal(errno, EPROTONOSUPPORT);
     tapir_close(fd);

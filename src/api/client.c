@@ -621,7 +621,7 @@ ignored_opt(int level, int name)
     if (level == SOL_SOCKET)
         return name == SO_PRIORITY || name == SO_OOBINLINE;
     if (level == IPPROTO_IP)
-        return name == IP_TOS || name == IP_BIND_ADDRESS_NO_PORT || name == IP_RECVERR;
+        return name == IP_BIND_ADDRESS_NO_PORT || name == IP_RECVERR;
     if (level == IPPROTO_TCP)
         return name == TCP_QUICKACK || name == TCP_DEFER_ACCEPT || name == TCP_FASTOPEN
             || name == TCP_NOTSENT_LOWAT || name == TCP_CORK;

@@ -1412,6 +1412,13 @@ map_opt(int level, int name)
         default: return -1;
         }
     }
+    if (level == IPPROTO_IP) {
+        switch (name) {
+        case IP_TOS: return TAPIR_IP_TOS;
+        case IP_TTL: return TAPIR_IP_TTL;
+        default: return -1;
+        }
+    }
     return -1;
 }
 

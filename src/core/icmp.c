@@ -29,7 +29,7 @@ echo_reply(struct tapir_stack *st, const struct tp_ipv4 *ip, const struct tp_icm
     tp_icmp_emit(&rep, hdr);
     iov[0] = (struct tapir_iov){ hdr, sizeof(hdr) };
     iov[1] = (struct tapir_iov){ rep.body, rep.body_len };
-    if (tp_ip_output(st, ip->src, TP_IP_PROTO_ICMP, ip->tos, iov, 2) == 0) {
+    if (tp_ip_output(st, ip->src, TP_IP_PROTO_ICMP, ip->tos, 0, iov, 2) == 0) {
         tp_stat_inc(st, TP_STAT_ICMP_OUT_MSGS);
         tp_stat_inc(st, TP_STAT_ICMP_OUT_ECHO_REPS);
     }
@@ -121,7 +121,7 @@ tp_icmp_send_error(struct tapir_stack *st, const struct tp_ipv4 *ip, uint8_t typ
     tp_icmp_emit(&m, hdr);
     iov[0] = (struct tapir_iov){ hdr, sizeof(hdr) };
     iov[1] = (struct tapir_iov){ quoted, qlen };
-    if (tp_ip_output(st, ip->src, TP_IP_PROTO_ICMP, 0, iov, 2) == 0) {
+    if (tp_ip_output(st, ip->src, TP_IP_PROTO_ICMP, 0, 0, iov, 2) == 0) {
         tp_stat_inc(st, TP_STAT_ICMP_OUT_MSGS);
         if (type == TP_ICMP_DEST_UNREACH)
             tp_stat_inc(st, TP_STAT_ICMP_OUT_DEST_UNREACHS);

@@ -174,7 +174,7 @@ output_fragments(struct tapir_stack *st, struct tp_ipv4_out *o, const struct tap
 
 int
 tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
-    const struct tapir_iov *iov, int iovcnt)
+    uint8_t ttl, const struct tapir_iov *iov, int iovcnt)
 {
     struct tp_ipv4_out o;
     size_t plen = 0;
@@ -194,7 +194,7 @@ tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
         .tos = tos,
         .id = st->ip_id++,
         .df = true,
-        .ttl = st->cfg.ttl,
+        .ttl = ttl != 0 ? ttl : st->cfg.ttl,
         .proto = proto,
         .src = st->cfg.addr,
         .dst = dst,

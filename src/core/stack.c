@@ -55,6 +55,7 @@ tapir_config_default(struct tapir_config *cfg)
     cfg->tcp.sack = true;
     cfg->tcp.rack = true;
     cfg->tcp.delack_ms = 40;
+    cfg->tcp.ecn_syn_retries = 1;
 }
 
 static int

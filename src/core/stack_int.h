@@ -74,13 +74,14 @@ bool tp_ratelimit_take(struct tp_ratelimit *rl, struct tapir_time now);
 void tp_ip_input(struct tapir_stack *st, const uint8_t *pkt, size_t len, struct tapir_time now);
 
 /*
- * Send one datagram to dst: builds the IPv4 header (DF set, our TTL) and
- * hands [header, iov...] to the link.  iov is borrowed.  A datagram larger
- * than the MTU leaves in fragments without DF, except TCP's: -EMSGSIZE.
- * Returns 0, -EMSGSIZE (also past 64 KB), or the link's error.
+ * Send one datagram to dst: builds the IPv4 header (DF set, TOS tos, TTL
+ * ttl or, if 0, the stack's) and hands [header, iov...] to the link.  iov
+ * is borrowed.  A datagram larger than the MTU leaves in fragments without
+ * DF, except TCP's: -EMSGSIZE.  Returns 0, -EMSGSIZE (also past 64 KB), or
+ * the link's error.
  */
 int tp_ip_output(struct tapir_stack *st, uint32_t dst, uint8_t proto, uint8_t tos,
-    const struct tapir_iov *iov, int iovcnt);
+    uint8_t ttl, const struct tapir_iov *iov, int iovcnt);
 
 /* True if addr is on our attached network (and not its broadcast address). */
 bool tp_ip_is_local_net(const struct tapir_stack *st, uint32_t addr);

@@ -384,6 +384,21 @@ tp_cc_on_dupacks(struct tp_tcb *tcb)
 }
 
 void
+tp_cc_on_ecn(struct tp_tcb *tcb)
+{
+    switch (tcb->cc) {
+    case TP_CC_RENO:
+        tcb->ssthresh = half_flight(tcb);
+        break;
+    case TP_CC_CUBIC:
+        cubic_loss(tcb);
+        break;
+    }
+    tcb->cwnd = tcb->ssthresh;
+    tcb->ccs.ca_acked = 0;
+}
+
+void
 tp_cc_on_rto(struct tp_tcb *tcb)
 {
     /* Only the first timeout of a series reduces ssthresh (RFC 5681 (4)

@@ -88,6 +88,9 @@ void tp_cc_on_rtt(struct tp_tcb *tcb, int64_t rtt_us);
 void tp_cc_after_idle(struct tp_tcb *tcb);
 /* len bytes were retransmitted (RFC 7661's R). */
 void tp_cc_on_retransmit(struct tp_tcb *tcb, uint32_t len);
+/* An ACK with ECE (RFC 3168 6.1.2): the response to a loss, without a
+ * retransmission. */
+void tp_cc_on_ecn(struct tp_tcb *tcb);
 /* Fast recovery ended with a full acknowledgment. */
 void tp_cc_after_recovery(struct tp_tcb *tcb);
 /* pipeACK in bytes, UINT32_MAX while undefined (tcp_info, tests). */

@@ -47,14 +47,20 @@ static void schedule_ack(struct tp_tcb *tcb, struct tapir_time now);
 
 /* ---- bad input ---- */
 
-/* RFC 9293 3.1 and 3.10.7: combinations no sender may produce.  SYN+FIN
- * and SYN+RST are ambiguous; a segment without SYN, ACK or RST carries no
- * usable control.  A connection drops them (counted); a closed port still
+/* RFC 9293 3.1 and 3.10.7: combinations no sender may produce.  SYN+RST
+ * is ambiguous; a segment without SYN, ACK or RST carries no usable
+ * control.  SYN+FIN would open a connection and close it at once: LISTEN
+ * and SYN-SENT drop it (unless cfg.tcp.synfin_as_syn); a synchronized
+ * state needs no exception, its SYN check (fourth step) comes before the
+ * FIN could count.  Dropped segments are counted; a closed port still
  * answers them with RST as 3.10.7.1 says. */
 static bool
-flags_are_legal(uint8_t f)
+flags_are_legal(uint8_t f, enum tapir_tcp_state s)
 {
-    if ((f & TP_TCP_SYN) && (f & (TP_TCP_FIN | TP_TCP_RST)))
+    if ((f & TP_TCP_SYN) && (f & TP_TCP_RST))
+        return false;
+    if ((f & TP_TCP_SYN) && (f & TP_TCP_FIN)
+        && (s == TAPIR_TCP_LISTEN || s == TAPIR_TCP_SYN_SENT || s == TAPIR_TCP_CLOSED))
         return false;
     return (f & (TP_TCP_SYN | TP_TCP_ACK | TP_TCP_RST)) != 0;
 }
@@ -87,6 +93,41 @@ drop_syn_data(struct tapir_stack *st, const struct seg_ctx *c)
         tp_stat_add(st, TP_STAT_TCP_EXT_SYN_DATA_DROP, c->h.payload_len);
 }
 
+/* ---- ECN (RFC 3168) ---- */
+
+/* 6.1.1: a peer's SYN with ECE and CWR asks for ECN; we agree if
+ * configured to. */
+static bool
+ecn_setup_syn(const struct tapir_stack *st, const struct seg_ctx *c)
+{
+    return st->cfg.tcp.ecn != TAPIR_TCP_ECN_OFF && has(c, TP_TCP_ECE) && has(c, TP_TCP_CWR);
+}
+
+/* An acceptable segment of an ECN connection: CWR ends our echo, a CE mark
+ * (re)starts it (6.1.3); ECE on an ACK reduces cwnd once per window of
+ * data (6.1.2) and has CWR sent on the next new data. */
+static void
+ecn_input(struct tp_tcb *tcb, const struct seg_ctx *c)
+{
+    struct tapir_stack *st = tcb->st;
+
+    if (!tcb->ecn_ok)
+        return;
+    if (has(c, TP_TCP_CWR))
+        tcb->ecn_ece = false;
+    if ((c->ip->tos & 3) == 3) {
+        tp_stat_inc(st, TP_STAT_TCP_EXT_ECN_CE);
+        tcb->ecn_ece = true;
+    }
+    if (!has(c, TP_TCP_ECE) || !has(c, TP_TCP_ACK) || tcb->in_recovery
+        || tp_seq_lt(tcb->snd_una, tcb->ecn_recover))
+        return;
+    tp_stat_inc(st, TP_STAT_TCP_EXT_ECN_REDUCED);
+    tp_cc_on_ecn(tcb);
+    tcb->ecn_cwr = true;
+    tcb->ecn_recover = tcb->snd_max;
+}
+
 /* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
 
 static struct tp_tcb *
@@ -111,6 +152,8 @@ spawn_child(struct tp_tcb *lst, const struct seg_ctx *c)
     t->keepintvl_s = lst->keepintvl_s;
     t->keepcnt = lst->keepcnt;
     t->user_timeout_ms = lst->user_timeout_ms;
+    t->ip_tos = lst->ip_tos;
+    t->ip_ttl = lst->ip_ttl;
     t->cc = lst->cc;
     t->parent = lst->index;
     tp_tcp_opts_offer(t);
@@ -167,6 +210,7 @@ listen_input(struct tp_tcb *lst, const struct seg_ctx *c)
     }
     drop_syn_data(st, c);
     t->from_listen = true;
+    t->ecn_ok = ecn_setup_syn(st, c);
     syn_received_init(t, c);
     t->iss = tp_tcp_isn(st, t->laddr, t->lport, t->raddr, t->rport);
     t->snd_una = t->snd_nxt = t->snd_max = t->iss;
@@ -188,6 +232,9 @@ established(struct tp_tcb *tcb, struct tapir_time now)
         tcb->rto_us = 3000000;
     tcb->n_rtx = 0;
     tcb->recover = tcb->snd_una;    /* RFC 6582: no recovery point yet */
+    tcb->ecn_recover = tcb->snd_una;
+    if (tcb->ecn_ok)
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_ECN_CONN);
     if (tcb->opt_wscale)
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CONN_WSCALE);
     if (tcb->opt_ts)
@@ -273,6 +320,8 @@ syn_sent_input(struct tp_tcb *tcb, struct seg_ctx *c)
     syn_received_init(tcb, c);
     tcb->snd_wl2 = c->h.ack;
     if (ack_ok) {
+        /* 6.1.1: an ECN-setup SYN,ACK has ECE without CWR. */
+        tcb->ecn_ok = tcb->ecn_syn && has(c, TP_TCP_ECE) && !has(c, TP_TCP_CWR);
         tcb->snd_una = c->h.ack;
         take_rtt_sample(tcb, c->h.ack, c->now);
         tcb->rtx_at = TAPIR_TIME_NEVER;
@@ -284,6 +333,7 @@ syn_sent_input(struct tp_tcb *tcb, struct seg_ctx *c)
     }
     /* Simultaneous open (MUST-10): SYN,ACK <SEQ=ISS><ACK=RCV.NXT>. */
     tcb->from_listen = false;
+    tcb->ecn_ok = ecn_setup_syn(tcb->st, c);
     tp_tcb_set_state(tcb, TAPIR_TCP_SYN_RECEIVED);
     tcb->snd_nxt = tcb->iss;
     hold_syn_text(tcb, c);
@@ -293,20 +343,28 @@ syn_sent_input(struct tp_tcb *tcb, struct seg_ctx *c)
 /* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
 
 /* First: the acceptability test, then trimming to the window. */
+/* RCV.WND for the acceptability test: what we advertised or, with
+ * cfg.tcp.rcv_wnd_free_space, the free buffer space when that exceeds it
+ * (beyond 65535 bytes unscaled); TIME-WAIT, which takes no more data,
+ * keeps what it advertised. */
+static uint32_t
+rcv_wnd(const struct tp_tcb *tcb)
+{
+    uint32_t wnd = tp_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+
+    if (tcb->st->cfg.tcp.rcv_wnd_free_space && tcb->rcv.buf != NULL
+        && tcb->state != TAPIR_TCP_TIME_WAIT && tp_ring_free(&tcb->rcv) > wnd)
+        wnd = tp_ring_free(&tcb->rcv);
+    return wnd;
+}
+
 static enum seg_verdict
 check_sequence(struct tp_tcb *tcb, struct seg_ctx *c)
 {
     struct tapir_stack *st = tcb->st;
-    uint32_t wnd = tp_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    uint32_t wnd = rcv_wnd(tcb);
     uint32_t rn = tcb->rcv_nxt, seq = c->seq, off, end;
     bool ok;
-
-    /* cfg.tcp.rcv_wnd_free_space: RCV.WND is the free buffer space when
-     * that exceeds what was advertised (beyond 65535 bytes unscaled);
-     * TIME-WAIT, which takes no more data, keeps what it advertised. */
-    if (st->cfg.tcp.rcv_wnd_free_space && tcb->rcv.buf != NULL
-        && tcb->state != TAPIR_TCP_TIME_WAIT && tp_ring_free(&tcb->rcv) > wnd)
-        wnd = tp_ring_free(&tcb->rcv);
 
     if (c->len == 0)
         ok = wnd == 0 ? seq == rn : tp_seq_in(seq, rn, wnd);
@@ -406,8 +464,9 @@ check_rst(struct tp_tcb *tcb, const struct seg_ctx *c)
 /* Fourth: RFC 5961 4.2 -- a SYN in a synchronized state gets a challenge
  * ACK (SYN-RECEIVED included: a retransmitted SYN was handled before).
  * With cfg.tcp.syn_in_window (RFC 5961 off), RFC 793's rule instead: a SYN
- * in the window is an error, answered with a reset that ends the
- * connection (the segment passed the acceptability test, so it is). */
+ * whose own sequence number is in the window is an error, answered with a
+ * reset that ends the connection; one left of it (a segment acceptable
+ * only for what follows the SYN) still gets the ACK. */
 static enum seg_verdict
 check_syn(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
@@ -415,12 +474,13 @@ check_syn(struct tp_tcb *tcb, const struct seg_ctx *c)
 
     if (!has(c, TP_TCP_SYN))
         return SEG_CONTINUE;
-    if (!st->cfg.tcp.syn_in_window || tcb->state == TAPIR_TCP_SYN_RECEIVED)
+    if (!st->cfg.tcp.syn_in_window || tcb->state == TAPIR_TCP_SYN_RECEIVED
+        || !tp_seq_in(c->h.seq, tcb->rcv_nxt, rcv_wnd(tcb)))
         return SEG_DROP_CHALLENGE;
     if (tcb->state == TAPIR_TCP_ESTABLISHED || tcb->state == TAPIR_TCP_CLOSE_WAIT)
         tp_stat_inc(st, TP_STAT_TCP_ESTAB_RESETS);
     tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_max,
-        tcb->rcv_nxt, true);
+        tcb->rcv_nxt, true, tcb);
     tp_tcb_closed(tcb, -ECONNRESET);
     return SEG_GONE;
 }
@@ -485,7 +545,7 @@ update_window(struct tp_tcb *tcb, const struct seg_ctx *c)
 static void
 ack_new_data(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
-    uint32_t ack = c->h.ack, acked = ack - tcb->snd_una, n = 0;
+    uint32_t ack = c->h.ack, n = 0;
     struct tapir_time now = c->now;
 
     if (tcb->opt_ts && c->opts.has_ts && c->opts.ts_ecr != 0) {
@@ -510,7 +570,7 @@ ack_new_data(struct tp_tcb *tcb, const struct seg_ctx *c)
     tcb->snd_una = ack;
     if (tp_seq_lt(tcb->snd_nxt, ack))
         tcb->snd_nxt = ack;
-    tcb->bytes_acked += acked;
+    tcb->bytes_acked += n;          /* data only: not our SYN or FIN */
     tcb->n_rtx = 0;
     tcb->n_dupacks = 0;
     tcb->soft_err = 0;
@@ -648,7 +708,18 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
     struct tapir_stack *st = tcb->st;
     uint32_t off, room, n;
 
-    if (c->data_len == 0 || !can_take_data(tcb->state))
+    if (!can_take_data(tcb->state))
+        return SEG_CONTINUE;
+    if (c->data_len == 0 && c->fin && tp_seq_gt(c->seq, tcb->rcv_nxt)) {
+        /* A bare FIN beyond a hole: kept for when the hole fills, and
+         * answered at once with a duplicate ACK (RFC 5681 4.2). */
+        tcb->reass.has_fin = true;
+        tcb->reass.fin_seq = c->seq;
+        tcb->ack_now = true;
+        c->fin = false;
+        return SEG_CONTINUE;
+    }
+    if (c->data_len == 0)
         return SEG_CONTINUE;
     if (tcb->rd_shut && tcb->has_handle) {
         /* shutdown(RD): the bytes are acknowledged and discarded. */
@@ -660,7 +731,7 @@ process_text(struct tp_tcb *tcb, struct seg_ctx *c)
         /* Nobody will read it: reset (RFC 9293 3.10.4, RFC 2525 2.17). */
         tp_stat_inc(st, TP_STAT_TCP_EXT_ABORT_ON_DATA);
         tp_tcp_send_rst(st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport, tcb->snd_max,
-            tcb->rcv_nxt, true);
+            tcb->rcv_nxt, true, tcb);
         tp_tcb_closed(tcb, -ECONNRESET);
         return SEG_GONE;
     }
@@ -808,6 +879,7 @@ input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
         return v;
     if ((v = check_ack(tcb, c)) != SEG_CONTINUE)        /* fifth */
         return v;
+    ecn_input(tcb, c);
     if ((v = process_text(tcb, c)) != SEG_CONTINUE)     /* seventh; no URG */
         return v;
     return check_fin(tcb, c);                           /* eighth */
@@ -815,18 +887,20 @@ input_synchronized(struct tp_tcb *tcb, struct seg_ctx *c)
 
 /* ---- demultiplexing and the verdict switch ---- */
 
-/* RFC 9293 3.10.7.1: no connection.  An RST is never answered. */
+/* RFC 9293 3.10.7.1: no connection.  An RST is never answered.  sk is a
+ * bound socket in CLOSED that the segment reached (its IP_TOS and IP_TTL
+ * apply), or NULL. */
 static void
-reply_closed(struct tapir_stack *st, const struct seg_ctx *c)
+reply_closed(struct tapir_stack *st, const struct seg_ctx *c, const struct tp_tcb *sk)
 {
     if (has(c, TP_TCP_RST))
         return;
     if (has(c, TP_TCP_ACK))
         tp_tcp_send_rst(st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port,
-            c->h.ack, 0, false);
+            c->h.ack, 0, false, sk);
     else
         tp_tcp_send_rst(st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port, 0,
-            c->h.seq + c->len, true);
+            c->h.seq + c->len, true, sk);
 }
 
 /* RFC 9293 3.10.7.4 allows a new SYN to reopen a TIME-WAIT connection if
@@ -835,7 +909,8 @@ static bool
 time_wait_reuse(struct tp_tcb *tcb, const struct seg_ctx *c)
 {
     if (tcb->state != TAPIR_TCP_TIME_WAIT || !has(c, TP_TCP_SYN) || has(c, TP_TCP_ACK)
-        || !tp_seq_gt(c->seq, tcb->rcv_nxt) || tcb->st->cfg.tcp.tw_syn_challenge)
+        || has(c, TP_TCP_FIN) || !tp_seq_gt(c->seq, tcb->rcv_nxt)
+        || tcb->st->cfg.tcp.tw_syn_challenge)
         return false;
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_TW_RECYCLED);
     tp_tcb_closed(tcb, 0);
@@ -905,7 +980,7 @@ act(struct tp_tcb *tcb, const struct seg_ctx *c, enum seg_verdict v)
         break;
     case SEG_DROP_RST:
         tp_tcp_send_rst(tcb->st, c->ip->dst, c->h.dst_port, c->ip->src, c->h.src_port,
-            c->h.ack, 0, false);
+            c->h.ack, 0, false, tcb);
         break;
     case SEG_GONE:
         return;
@@ -933,21 +1008,21 @@ tp_tcp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time
     if (parse_segment(st, ip, &c) != 0)
         return;
     tcb = tp_tcp_lookup(st, ip->dst, c.h.dst_port, ip->src, c.h.src_port);
-    if (tcb != NULL && time_wait_reuse(tcb, &c))
-        tcb = NULL;
     if (tcb == NULL)
         tcb = tp_tcp_lookup_listener(st, ip->dst, c.h.dst_port);
     if (tcb != NULL && st->cfg.tcp.synfin_as_syn)
         synfin_as_syn(&c);
-    if (!flags_are_legal(c.h.flags))
+    if (tcb != NULL && time_wait_reuse(tcb, &c))
+        tcb = tp_tcp_lookup_listener(st, ip->dst, c.h.dst_port);
+    if (!flags_are_legal(c.h.flags, tcb != NULL ? tcb->state : TAPIR_TCP_CLOSED))
         tp_stat_inc(st, TP_STAT_TCP_EXT_BAD_FLAGS);
     if (tcb == NULL) {
         /* RFC 9293 3.10.7.1 answers anything but a RST, whatever its flags. */
         tp_stat_inc(st, TP_STAT_TCP_EXT_NO_PORT);
-        reply_closed(st, &c);
+        reply_closed(st, &c, tp_tcp_lookup_bound(st, ip->dst, c.h.dst_port));
         return;
     }
-    if (!flags_are_legal(c.h.flags))
+    if (!flags_are_legal(c.h.flags, tcb->state))
         return;                     /* counted above; a connection ignores it */
     switch (tcb->state) {
     case TAPIR_TCP_LISTEN:
@@ -959,7 +1034,7 @@ tp_tcp_input(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time
         v = syn_sent_input(tcb, &c);
         break;
     case TAPIR_TCP_CLOSED:
-        reply_closed(st, &c);
+        reply_closed(st, &c, tcb);
         return;
     case TAPIR_TCP_SYN_RECEIVED:
     case TAPIR_TCP_ESTABLISHED:
@@ -1014,7 +1089,7 @@ tp_tcp_listener_drop_children(struct tp_tcb *lst)
 
             TP_ASSERT(t->in_use && t->parent == lst->index);
             tp_tcp_send_rst(lst->st, t->laddr, t->lport, t->raddr, t->rport, t->snd_max,
-                t->rcv_nxt, true);
+                t->rcv_nxt, true, t);
             tp_tcb_free(t);         /* unlinks it: the head moves on */
             if (*head == t->index)
                 break;              /* never spin on a broken link */

@@ -210,6 +210,14 @@ struct tp_tcb {
 
     /* Socket options. */
     bool nodelay, keepalive, linger0, reuseaddr;
+    uint8_t ip_tos, ip_ttl;         /* IP_TOS, IP_TTL for our segments; ttl 0: the stack's */
+
+    /* RFC 3168 (tcp_input.c, tcp_output.c). */
+    bool ecn_syn;                   /* our latest SYN asked for ECN */
+    bool ecn_ok;                    /* negotiated */
+    bool ecn_ece;                   /* receiver: echo ECE until the peer's CWR */
+    bool ecn_cwr;                   /* sender: CWR on the next new data */
+    uint32_t ecn_recover;           /* sender: no new reduction before SND.UNA passes it */
     uint32_t maxseg, keepidle_s, keepintvl_s, keepcnt, user_timeout_ms;
     uint32_t n_keep_probes;
 
@@ -284,6 +292,8 @@ int tp_tcp_table_init(struct tapir_stack *st, struct tp_tcp *tcp);
 struct tp_tcb *tp_tcp_lookup(struct tapir_stack *st, uint32_t laddr, uint16_t lport,
     uint32_t raddr, uint16_t rport);
 struct tp_tcb *tp_tcp_lookup_listener(struct tapir_stack *st, uint32_t laddr, uint16_t lport);
+/* A socket bound to lport that neither listens nor connects, or NULL. */
+struct tp_tcb *tp_tcp_lookup_bound(struct tapir_stack *st, uint32_t laddr, uint16_t lport);
 void tp_tcp_hash_conn(struct tp_tcb *tcb);
 void tp_tcp_unhash_conn(struct tp_tcb *tcb);
 void tp_tcp_bind_port(struct tp_tcb *tcb);
@@ -416,9 +426,10 @@ void tp_tcp_output_later(struct tp_tcb *tcb);
 void tp_tcp_send_ack(struct tp_tcb *tcb);
 /* SEQ for a segment without data: SND.MAX, within the peer's window. */
 uint32_t tp_tcp_ack_seq(const struct tp_tcb *tcb);
-/* Send a RST, or RST+ACK, with no TCB (RFC 9293 3.10.7.1). */
+/* Send a RST, or RST+ACK, on the given 4-tuple (RFC 9293 3.10.7.1); the IP
+ * header takes IP_TOS/IP_TTL from the socket sk (borrowed; NULL: none). */
 void tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack);
+    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack, const struct tp_tcb *sk);
 void tp_tcp_send_challenge_ack(struct tp_tcb *tcb, struct tapir_time now);
 uint32_t tp_tcp_rcv_window(const struct tp_tcb *tcb);
 

@@ -154,7 +154,9 @@ tp_tcp_seg_max(const struct tp_tcb *tcb)
 {
     uint32_t opts = tcb->opt_ts ? 12u : 0u;     /* nop,nop,TS */
 
-    return tcb->snd_mss > opts + TP_TCP_MSS_MIN / 2 ? tcb->snd_mss - opts : tcb->snd_mss;
+    /* RFC 6691: the MSS counts no options, so they come out of the
+     * payload -- on a tiny MTU too, or the segment would not fit. */
+    return tcb->snd_mss > opts ? tcb->snd_mss - opts : 1;
 }
 
 uint32_t

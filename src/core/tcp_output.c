@@ -99,11 +99,31 @@ wants_window_update(const struct tp_tcb *tcb)
     return adv >= cap / 4 || wnd <= cap / 8 || cap <= 8u * tcb->rcv_mss;
 }
 
+/* RFC 3168: the IP ECN field of s (ECT(0) on new data only: 6.1.5 and
+ * 6.1.6 keep it off retransmissions, pure ACKs, SYNs and window probes),
+ * and ECE and CWR on s's flags.  The socket's IP_TOS gives the other bits. */
+static uint8_t
+ecn_mark(struct tp_tcb *tcb, const struct seg *s, uint8_t *flags)
+{
+    bool new_data = s->len > 0 && !tp_seq_lt(s->seq, tcb->snd_max) && tcb->snd_wnd > 0;
+
+    if (!tcb->ecn_ok || (s->flags & (TP_TCP_SYN | TP_TCP_RST)))
+        return tcb->ip_tos;
+    if (tcb->ecn_ece && (s->flags & TP_TCP_ACK))
+        *flags |= TP_TCP_ECE;
+    if (tcb->ecn_cwr && new_data) {
+        *flags |= TP_TCP_CWR;
+        tcb->ecn_cwr = false;
+    }
+    return (uint8_t)((tcb->ip_tos & ~3u) | (new_data ? 2u : 0u));
+}
+
 static void
 emit(struct tp_tcb *tcb, const struct seg *s)
 {
     struct tapir_stack *st = tcb->st;
     struct tp_tcp_out o = { 0 };
+    uint8_t tos;
     uint8_t hdr[TP_TCPHDR_MAX];
     struct tapir_iov iov[3];
     struct tp_csum c;
@@ -114,6 +134,7 @@ emit(struct tp_tcb *tcb, const struct seg *s)
     o.dst_port = tcb->rport;
     o.seq = s->seq;
     o.flags = s->flags;
+    tos = ecn_mark(tcb, s, &o.flags);
     if (!(s->flags & TP_TCP_RST) || (s->flags & TP_TCP_ACK)) {
         uint32_t wnd = tp_tcp_rcv_window(tcb);
 
@@ -152,7 +173,7 @@ emit(struct tp_tcb *tcb, const struct seg *s)
     for (int i = 0; i < n; i++)
         tp_csum_add(&c, iov[i].base, iov[i].len);
     tp_store_be16(hdr + 16, tp_csum_finish(&c));
-    if (tp_ip_output(st, tcb->raddr, TP_IP_PROTO_TCP, 0, iov, n) == 0)
+    if (tp_ip_output(st, tcb->raddr, TP_IP_PROTO_TCP, tos, tcb->ip_ttl, iov, n) == 0)
         tp_stat_inc(st, TP_STAT_TCP_OUT_SEGS);
     if (!(s->flags & TP_TCP_SYN) && tp_rack_active(tcb))
         tp_rack_on_send(tcb, s->seq, s->len + !!(s->flags & TP_TCP_FIN), st->tcp->now);
@@ -243,10 +264,19 @@ next_segment(struct tp_tcb *tcb, struct seg *s)
     case TAPIR_TCP_SYN_SENT:
         s->seq = tcb->iss;
         s->flags = TP_TCP_SYN;
+        /* RFC 3168 6.1.1: an ECN-setup SYN; 6.1.1.1: after
+         * cfg.tcp.ecn_syn_retries retransmissions without, in case ECN is
+         * what gets it lost. */
+        tcb->ecn_syn = tcb->st->cfg.tcp.ecn == TAPIR_TCP_ECN_ON
+            && tcb->n_rtx <= tcb->st->cfg.tcp.ecn_syn_retries;
+        if (tcb->ecn_syn)
+            s->flags |= TP_TCP_ECE | TP_TCP_CWR;
         return tcb->snd_nxt == tcb->iss;
     case TAPIR_TCP_SYN_RECEIVED:
         s->seq = tcb->snd_nxt;
         s->flags = tcb->snd_nxt == tcb->iss ? TP_TCP_SYN | TP_TCP_ACK : TP_TCP_ACK;
+        if (tcb->snd_nxt == tcb->iss && tcb->ecn_ok)
+            s->flags |= TP_TCP_ECE;                 /* ECN-setup SYN,ACK */
         return tcb->snd_nxt == tcb->iss || tcb->ack_now;
     case TAPIR_TCP_ESTABLISHED:
     case TAPIR_TCP_FIN_WAIT_1:
@@ -531,7 +561,7 @@ tp_tcp_send_challenge_ack(struct tp_tcb *tcb, struct tapir_time now)
 
 void
 tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack)
+    uint16_t rport, uint32_t seq, uint32_t ack, bool with_ack, const struct tp_tcb *sk)
 {
     struct tp_tcp_out o = { 0 };
     uint8_t buf[TP_TCPHDR_MAX];
@@ -547,7 +577,8 @@ tp_tcp_send_rst(struct tapir_stack *st, uint32_t laddr, uint16_t lport, uint32_t
     tp_tcphdr_emit(&o, buf);
     tp_store_be16(buf + 16, tp_tcp_csum(laddr, raddr, buf, hlen));
     iov = (struct tapir_iov){ buf, hlen };
-    if (tp_ip_output(st, raddr, TP_IP_PROTO_TCP, 0, &iov, 1) == 0) {
+    if (tp_ip_output(st, raddr, TP_IP_PROTO_TCP, sk ? sk->ip_tos : 0, sk ? sk->ip_ttl : 0,
+            &iov, 1) == 0) {
         tp_stat_inc(st, TP_STAT_TCP_OUT_SEGS);
         tp_stat_inc(st, TP_STAT_TCP_OUT_RSTS);
     }

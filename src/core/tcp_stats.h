@@ -25,7 +25,7 @@
     X(TCP_EXT_OFO_QUEUE, "TcpExtTCPOFOQueue", "segments held out of order")      \
     X(TCP_EXT_OFO_DROP, "TcpExtTCPOFODrop", "out-of-order segments dropped: cap or too many holes") \
     X(TCP_EXT_OFO_MERGE, "TcpExtTCPOFOMerge", "out-of-order segments overlapping held data") \
-    X(TCP_EXT_ABORT_ON_TIMEOUT, "TcpExtTCPAbortOnTimeout", "connections given up after R2 or SYN retries") \
+    X(TCP_EXT_ABORT_ON_TIMEOUT, "TcpExtTCPAbortOnTimeout", "connections given up after R2, SYN retries or keepalive probes") \
     X(TCP_EXT_ABORT_ON_CLOSE, "TcpExtTCPAbortOnClose", "closed with unread data: reset") \
     X(TCP_EXT_ABORT_ON_DATA, "TcpExtTCPAbortOnData", "data for a socket shut for reading: reset") \
     X(TCP_EXT_DELAYED_ACKS, "TcpExtDelayedACKs", "delayed ACKs sent by their timer") \
@@ -41,6 +41,9 @@
     X(TCP_EXT_BAD_FLAGS, "TapirTcpInBadFlags", "segments with an illegal flag combination") \
     X(TCP_EXT_BAD_OPTS, "TapirTcpInBadOpts", "segments with malformed options")   \
     X(TCP_EXT_SYN_DATA_DROP, "TapirTcpSynDataDropped", "payload bytes of SYNs, not queued") \
+    X(TCP_EXT_ECN_CONN, "TapirTcpEcnConns", "connections that negotiated ECN (RFC 3168)") \
+    X(TCP_EXT_ECN_CE, "TapirTcpEcnCeRcvd", "segments received with the CE mark") \
+    X(TCP_EXT_ECN_REDUCED, "TapirTcpEcnCwndReduced", "cwnd reductions answering ECE") \
     X(TCP_EXT_NO_PORT, "TapirTcpNoPort", "segments to a port with no socket")     \
     X(TCP_EXT_LISTEN_ACK_RST, "TapirTcpListenAckRst", "ACK-bearing segments at a listener answered with RST (RFC 9293 3.10.7.2), e.g. a late duplicate for a connection already closed") \
     X(TCP_EXT_RCV_OVERFLOW, "TapirTcpRcvOverflow", "segments beyond the receive buffer") \

@@ -413,10 +413,15 @@ tp_tcb_from_handle(struct tapir_stack *st, int h)
 uint16_t
 tp_tcp_our_mss(const struct tapir_stack *st, const struct tp_tcb *tcb)
 {
-    uint32_t mss = st->cfg.mtu > 40 + TP_TCP_MSS_MIN ? st->cfg.mtu - 40u : TP_TCP_MSS_MIN;
+    /* MUST-67: never more than a segment the link carries (MTU - 40; the
+     * MTU is at least 68, so this is at least 28), even below the floor
+     * TCP_MAXSEG and peers' values are clamped to. */
+    uint32_t link = st->cfg.mtu - 40u, mss = link;
 
     if (tcb->maxseg != 0 && tcb->maxseg < mss)
         mss = tcb->maxseg < TP_TCP_MSS_MIN ? TP_TCP_MSS_MIN : tcb->maxseg;
+    if (mss > link)
+        mss = link;
     return (uint16_t)(mss > 65535 ? 65535 : mss);
 }
 

@@ -85,6 +85,23 @@ tp_tcp_lookup_listener(struct tapir_stack *st, uint32_t laddr, uint16_t lport)
     return NULL;
 }
 
+struct tp_tcb *
+tp_tcp_lookup_bound(struct tapir_stack *st, uint32_t laddr, uint16_t lport)
+{
+    struct tp_tcp *tcp = st->tcp;
+    uint32_t i = tcp->port_hash[port_bucket(tcp, lport)];
+
+    while (i != TP_TCP_NONE) {
+        struct tp_tcb *t = &tcp->tcbs[i];
+
+        if (t->lport == lport && t->state == TAPIR_TCP_CLOSED && t->raddr == 0
+            && (t->laddr == 0 || t->laddr == laddr))
+            return t;
+        i = t->port_next;
+    }
+    return NULL;
+}
+
 void
 tp_tcp_hash_conn(struct tp_tcb *tcb)
 {

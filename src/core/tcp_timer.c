@@ -248,6 +248,7 @@ keep_expired(struct tp_tcb *tcb, struct tapir_time now)
     if (!tcb->keepalive || tcb->state != TAPIR_TCP_ESTABLISHED)
         return;
     if (tcb->n_keep_probes >= tcb->keepcnt) {
+        tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_ABORT_ON_TIMEOUT);
         tp_tcb_closed(tcb, timeout_error(tcb));
         return;
     }

@@ -283,7 +283,7 @@ abort_tcb(struct tp_tcb *tcb)
 {
     if (is_synchronized_or_syn_rcvd(tcb->state))
         tp_tcp_send_rst(tcb->st, tcb->laddr, tcb->lport, tcb->raddr, tcb->rport,
-            tcb->snd_max, tcb->rcv_nxt, true);
+            tcb->snd_max, tcb->rcv_nxt, true, tcb);
     if (tcb->state == TAPIR_TCP_ESTABLISHED || tcb->state == TAPIR_TCP_CLOSE_WAIT)
         tp_stat_inc(tcb->st, TP_STAT_TCP_ESTAB_RESETS);
     tp_tcb_free(tcb);
@@ -358,6 +358,8 @@ opt_u32(struct tp_tcb *tcb, enum tapir_tcp_opt opt)
     case TAPIR_SO_LINGER_ZERO:
     case TAPIR_TCP_NODELAY:
     case TAPIR_TCP_CONGESTION:
+    case TAPIR_IP_TOS:
+    case TAPIR_IP_TTL:
     case TAPIR_TCP_NOPTS:
         break;
     }
@@ -380,10 +382,32 @@ opt_bool(struct tp_tcb *tcb, enum tapir_tcp_opt opt)
     case TAPIR_TCP_KEEPCNT:
     case TAPIR_TCP_USER_TIMEOUT:
     case TAPIR_TCP_CONGESTION:
+    case TAPIR_IP_TOS:
+    case TAPIR_IP_TTL:
     case TAPIR_TCP_NOPTS:
         break;
     }
     return NULL;
+}
+
+/* IP_TOS and IP_TTL (RFC 9293 MUST-48, MUST-49: the application may set
+ * the DSCP and the TTL): they apply to every segment sent from now on,
+ * RSTs included, and accepted sockets inherit them from the listener. */
+static int
+set_ip_opt(struct tp_tcb *tcb, enum tapir_tcp_opt opt, int value)
+{
+    if (opt == TAPIR_IP_TTL) {
+        if (value == -1)
+            value = 0;              /* back to the stack's */
+        else if (value < 1 || value > 255)
+            return -EINVAL;
+        tcb->ip_ttl = (uint8_t)value;
+        return 0;
+    }
+    if (value < 0 || value > 255)
+        return -EINVAL;
+    tcb->ip_tos = (uint8_t)(value & ~3);    /* the ECN field is TCP's (RFC 3168), as on Linux */
+    return 0;
 }
 
 int
@@ -412,6 +436,8 @@ tapir_tcp_setsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int 
         tp_cc_select(tcb, (enum tp_cc_algo)value);
         return 0;
     }
+    if (opt == TAPIR_IP_TOS || opt == TAPIR_IP_TTL)
+        return set_ip_opt(tcb, opt, value);
     if ((u = opt_u32(tcb, opt)) == NULL)
         return -ENOPROTOOPT;
     if (value < 0 || ((opt == TAPIR_SO_RCVBUF || opt == TAPIR_SO_SNDBUF)
@@ -421,6 +447,12 @@ tapir_tcp_setsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int 
         && value < 1)
         return -EINVAL;
     *u = (uint32_t)value;
+    if (opt == TAPIR_TCP_KEEPIDLE && tcb->keepalive && tcb->state == TAPIR_TCP_ESTABLISHED
+        && tcb->n_keep_probes == 0) {
+        /* A new idle time applies to the pending wait too (MUST-27). */
+        tcb->keep_at = tapir_time_add(st->tcp->now, TAPIR_SEC(tcb->keepidle_s));
+        tp_tcp_timer_update(tcb);
+    }
     return 0;
 }
 
@@ -439,6 +471,11 @@ tapir_tcp_getsockopt(struct tapir_stack *st, int s, enum tapir_tcp_opt opt, int 
     }
     if (opt == TAPIR_TCP_CONGESTION) {
         *value = (int)tcb->cc;
+        return 0;
+    }
+    if (opt == TAPIR_IP_TOS || opt == TAPIR_IP_TTL) {
+        *value = opt == TAPIR_IP_TOS ? tcb->ip_tos
+            : tcb->ip_ttl != 0 ? tcb->ip_ttl : st->cfg.ttl;
         return 0;
     }
     if ((u = opt_u32(tcb, opt)) == NULL)
@@ -540,6 +577,8 @@ fill_info(const struct tp_tcb *t, struct tapir_tcp_info *o)
     o->retransmits = t->n_rtx;
     o->total_retrans = t->total_retrans;
     o->bytes_acked = t->bytes_acked;
+    if (t->ecn_ok)
+        o->options |= TAPIR_TCPI_OPT_ECN;
     o->bytes_received = t->bytes_received;
 }
 

@@ -120,6 +120,7 @@ th_inject(struct th *h, const struct th_seg *s)
         memcpy(pkt + 20 + hlen, s->data, s->len);
     tp_store_be16(pkt + 20 + 16, tp_tcp_csum(TH_REMOTE, TH_LOCAL, pkt + 20, hlen + s->len));
     ip.ttl = 64;
+    ip.tos = s->tos;
     ip.proto = TP_IP_PROTO_TCP;
     ip.src = TH_REMOTE;
     ip.dst = TH_LOCAL;
@@ -206,6 +207,7 @@ th_next(struct th *h, struct th_seg *out)
     assert_int_equal(tp_tcp_opts_parse(t.opts, t.opts_len, &out->opts), TP_WIRE_OK);
     out->src = ip.src;
     out->dst = ip.dst;
+    out->tos = ip.tos;
     out->sport = t.src_port;
     out->dport = t.dst_port;
     out->seq = t.seq;

@@ -33,6 +33,7 @@ struct th_seg {
     const void *data;               /* borrowed */
     size_t len;
     uint32_t src, dst;              /* filled by th_next() */
+    uint8_t tos;                    /* the IPv4 TOS byte: th_inject sends it, th_next fills it */
     uint8_t payload[65536];         /* filled by th_next() */
 };
 

@@ -31,7 +31,9 @@
  * window offered as all the free space (its receiver SWS avoidance), and
  * an ACK sent while our FIN is unacknowledged repeating the FIN, and
  * ECONNRESET for an RST in CLOSING or LAST-ACK, the ACK of an old
- * segment processed, and a SYN,ACK to a listener dropped silently.  One choice is the
+ * segment processed, a SYN,ACK to a listener dropped silently, ECN
+ * accepted when a peer asks (ecn.enable=2) and 8 keepalive probes.  One
+ * choice is the
  * STANDARD branch's, not FreeBSD's (the runner runs STANDARD branches): a
  * SYN in TIME-WAIT gets a challenge ACK rather than reopening.
  */
@@ -49,6 +51,8 @@ pd_bsd_profile(struct tapir_config *cfg)
     cfg->tcp.old_segment_ack = true;
     cfg->tcp.listen_synack_silent = true;
     cfg->tcp.tw_syn_challenge = true;               /* what the STANDARD branches expect */
+    cfg->tcp.ecn = TAPIR_TCP_ECN_PASSIVE;           /* ecn.enable=2 */
+    cfg->tcp.keepcnt = 8;
 }
 
 /* ---- sysctl knobs ------------------------------------------------------------- */
@@ -58,6 +62,7 @@ enum knob_kind {
     KNOB_CFG_BOOL,                  /* sets one or two bool fields (off2: SIZE_MAX if one) */
     KNOB_CFG_NOT,                   /* sets a bool field to value == 0 */
     KNOB_CFG_MS_S,                  /* sets a uint32_t field in seconds from milliseconds */
+    KNOB_CFG_ENUM,                  /* sets an enum field (values as FreeBSD's: 0, 1, 2) */
     KNOB_FIXED,                     /* tapir's fixed behaviour equals value 'fixed' */
     KNOB_IGNORED,                   /* no meaning for a fresh stack in virtual time */
 };
@@ -75,6 +80,7 @@ struct knob {
 #define CFG_BOOL(f1, f2) KNOB_CFG_BOOL, offsetof(struct tapir_config, f1), 0, NULL, (f2)
 #define CFG_NOT(field) KNOB_CFG_NOT, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
 #define CFG_MS_S(field) KNOB_CFG_MS_S, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
+#define CFG_ENUM(field) KNOB_CFG_ENUM, offsetof(struct tapir_config, field), 0, NULL, SIZE_MAX
 #define FIXED(v, what) KNOB_FIXED, 0, (v), (what), SIZE_MAX
 #define IGNORED KNOB_IGNORED, 0, 0, NULL, SIZE_MAX
 
@@ -85,7 +91,7 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.rexmit_slop", CFG(tcp.rto_min_ms) },
     { "net.inet.tcp.hostcache.purgenow", IGNORED },
     { "kern.ipc.maxsockbuf", CFG(tcp.wscale_bytes) },
-    { "net.inet.tcp.ecn.maxretries", IGNORED },
+    { "net.inet.tcp.ecn.maxretries", CFG(tcp.ecn_syn_retries) },
 #ifdef PD_HAVE_TCP_EXTENSIONS
     { "net.inet.tcp.rfc1323", CFG_BOOL(tcp.wscale,
         offsetof(struct tapir_config, tcp.timestamps)) },
@@ -94,7 +100,7 @@ static const struct knob knobs[] = {
     { "net.inet.tcp.rfc1323", FIXED(0, "tapir has neither timestamps nor window scaling yet") },
     { "net.inet.tcp.sack.enable", FIXED(0, "tapir has no SACK yet") },
 #endif
-    { "net.inet.tcp.ecn.enable", FIXED(2, "tapir does not implement ECN") },
+    { "net.inet.tcp.ecn.enable", CFG_ENUM(tcp.ecn) },
     { "net.inet.tcp.blackhole", FIXED(0, "tapir always answers closed ports with RST") },
     { "net.inet.tcp.insecure_rst", CFG_BOOL(tcp.rst_in_window, SIZE_MAX) },
     { "net.inet.tcp.insecure_syn", CFG_BOOL(tcp.syn_in_window, SIZE_MAX) },
@@ -138,6 +144,9 @@ set_field(struct pd_run *r, const struct knob *k, const char *name, long value)
         break;
     case KNOB_CFG_NOT:
         *(bool *)(void *)f1 = value == 0;
+        break;
+    case KNOB_CFG_ENUM:
+        *(int *)(void *)f1 = (int)value;
         break;
     case KNOB_CFG_BOOL:
         *(bool *)(void *)f1 = value != 0;
@@ -326,7 +335,7 @@ struct tcpi_opt { const char *name; uint32_t bit; };
 
 static const struct tcpi_opt tcpi_opts[] = {
     { "TCPI_OPT_TIMESTAMPS", TAPIR_TCPI_OPT_TIMESTAMPS }, { "TCPI_OPT_SACK", TAPIR_TCPI_OPT_SACK },
-    { "TCPI_OPT_WSCALE", TAPIR_TCPI_OPT_WSCALE }, { "TCPI_OPT_ECN", 0x8 }, { NULL, 0 },
+    { "TCPI_OPT_WSCALE", TAPIR_TCPI_OPT_WSCALE }, { "TCPI_OPT_ECN", TAPIR_TCPI_OPT_ECN }, { NULL, 0 },
 };
 
 /* "(A | B | C)" of TCPI_OPT_* names into bits; false on anything else. */

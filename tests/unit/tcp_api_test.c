@@ -220,6 +220,16 @@ info_and_snapshot_describe_connections(void **state)
     assert_int_equal(info[0].snd_wnd, 30000);
     assert_int_equal(info[0].snd_mss, 1460);
     assert_int_equal(info[0].bytes_received, 3);
+    assert_int_equal(info[0].bytes_acked, 0);               /* the SYN is not data */
+    th_send(h, A, 1004, iss + 6, 30000, NULL, 0);
+    assert_int_equal(tapir_tcp_info(h->st, c, &info[0]), 0);
+    assert_int_equal(info[0].bytes_acked, 5);
+    tapir_tcp_shutdown(h->st, c, TAPIR_SHUT_WR);
+    th_poll(h);
+    th_expect(h, F | A, iss + 6, TH_ANY, TH_ANY, 0);
+    th_send(h, A, 1004, iss + 7, 30000, NULL, 0);
+    assert_int_equal(tapir_tcp_info(h->st, c, &info[0]), 0);
+    assert_int_equal(info[0].bytes_acked, 5);               /* nor is the FIN */
     assert_int_equal(tapir_tcp_snapshot(h->st, info, 4), 2);
     assert_int_equal(tapir_tcp_snapshot(h->st, info, 1), 2);    /* count beyond cap */
     tapir_tcp_abort(h->st, c);
@@ -267,6 +277,64 @@ small_receive_buffer_limits_the_window(void **state)
     th_expect(h, S | A, TH_ANY, 2, 3000, 0);            /* inherited from the listener */
     tapir_tcp_close(h->st, l);
     th_drain(h);
+}
+
+/* The IPv4 TOS and TTL of the next segment the stack sent (not consumed). */
+static void
+expect_ip(struct th *h, uint8_t tos, uint8_t ttl)
+{
+    const uint8_t *ip;
+
+    assert_true(th_pending(h) > 0);
+    ip = h->q[h->q_head].buf;
+    assert_int_equal(ip[1], tos);
+    assert_int_equal(ip[8], ttl);
+}
+
+/* IP_TOS and IP_TTL (MUST-48, MUST-49): every segment of the socket
+ * carries them -- a bound socket's RST for its port, the SYN,ACK and data
+ * of a connection accepted from a listener that set them, and a change
+ * made on the way applies at once. */
+static void
+ip_tos_and_ttl_reach_every_segment(void **state)
+{
+    struct th *h = *state;
+    uint32_t iss;
+    int l = tapir_tcp_socket(h->st), c, v;
+
+    assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_IP_TTL, 0), -EINVAL);
+    assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_IP_TTL, 256), -EINVAL);
+    assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_IP_TOS, 256), -EINVAL);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, l, TAPIR_IP_TTL, &v), 0);
+    assert_int_equal(v, 64);                                /* the stack's */
+    assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_IP_TOS, 0x20), 0);
+    assert_int_equal(tapir_tcp_setsockopt(h->st, l, TAPIR_IP_TTL, 4), 0);
+    tapir_tcp_bind(h->st, l, (struct tapir_sockaddr){ 0, 80 });
+    h->lport = 80;
+    h->rport = 40000;
+    th_send(h, S, 100, 0, 65535, NULL, 0);                  /* bound, not listening */
+    expect_ip(h, 0x20, 4);
+    th_expect(h, R | A, 0, 101, TH_ANY, 0);
+    tapir_tcp_listen(h->st, l, 4);
+    th_send(h, S, 100, 0, 65535, NULL, 0);
+    expect_ip(h, 0x20, 4);
+    th_expect(h, S | A, TH_ANY, 101, TH_ANY, 0);
+    iss = h->last.seq;
+    th_send(h, A, 101, iss + 1, 65535, NULL, 0);
+    c = tapir_tcp_accept(h->st, l, NULL);
+    assert_true(c >= 0);
+    assert_int_equal(tapir_tcp_getsockopt(h->st, c, TAPIR_IP_TOS, &v), 0);
+    assert_int_equal(v, 0x20);
+    assert_int_equal(tapir_tcp_setsockopt(h->st, c, TAPIR_IP_TOS, 0xe0), 0);
+    assert_int_equal(tapir_tcp_setsockopt(h->st, c, TAPIR_IP_TTL, -1), 0);
+    tapir_tcp_send(h->st, c, "x", 1, 0);
+    th_poll(h);
+    expect_ip(h, 0xe0, 64);
+    th_expect(h, A | P, iss + 1, 101, TH_ANY, 1);
+    tapir_tcp_abort(h->st, c);
+    expect_ip(h, 0xe0, 64);
+    th_expect(h, R | A, iss + 2, 101, TH_ANY, 0);
+    tapir_tcp_close(h->st, l);
 }
 
 /* cfg.tcp's keepalive defaults reach new sockets; changing them in a
@@ -323,6 +391,7 @@ main(void)
         T(info_and_snapshot_describe_connections),
         T(options_are_checked),
         T(tcp_settings_change_while_running),
+        T(ip_tos_and_ttl_reach_every_segment),
         T(small_receive_buffer_limits_the_window),
     };
 

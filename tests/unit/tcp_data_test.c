@@ -111,6 +111,28 @@ fin_beyond_a_hole_waits_for_it(void **state)
     done(f);
 }
 
+/* A FIN without data beyond a hole: an immediate duplicate ACK (RFC 5681
+ * 4.2), and the FIN is kept until the hole fills. */
+static void
+bare_fin_beyond_a_hole_gets_a_dup_ack_and_waits(void **state)
+{
+    struct fx *f = *state;
+    struct th *h = f->h;
+
+    th_send(h, A, 1004, f->iss + 1, 65535, "def", 3);
+    th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);
+    th_send(h, F | A, 1007, f->iss + 1, 65535, NULL, 0);
+    th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);       /* at once */
+    th_expect_none(h);
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_ESTABLISHED);
+    th_send(h, A, 1001, f->iss + 1, 65535, "abc", 3);
+    th_expect(h, A, f->iss + 1, 1008, TH_ANY, 0);       /* the data and the FIN */
+    assert_int_equal(th_state(h, f->s), TAPIR_TCP_CLOSE_WAIT);
+    expect_read(f, "abcdef");
+    assert_int_equal(tapir_tcp_recv(h->st, f->s, (char[4]){ 0 }, 4, 0), 0);
+    done(f);
+}
+
 static void
 overlapping_segments_are_trimmed(void **state)
 {
@@ -385,6 +407,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(out_of_order_segments_are_reassembled),
         T(fin_beyond_a_hole_waits_for_it),
+        T(bare_fin_beyond_a_hole_gets_a_dup_ack_and_waits),
         T(overlapping_segments_are_trimmed),
         T0(reassembly_is_capped),
         T0(reassembly_tracks_32_blocks),

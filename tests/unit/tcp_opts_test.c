@@ -659,14 +659,16 @@ unanswered_zero_window_probes_give_up(void **state)
 }
 
 /* MSS 0 is raised to 64 (counted); with timestamps a segment still fits:
- * 64 - 12 bytes.  A peer MSS above our link's is cut to the MTU's. */
+ * 64 - 12 bytes.  A peer MSS above our link's is cut to the MTU's.  On a
+ * 72-byte MTU we offer 32 (MUST-67: below the 64 floor) and send 20-byte
+ * segments: 32 less the TS option (RFC 6691). */
 static void
 mss_zero_and_link_mtu(void **state)
 {
     static char d[200];
 
     (void)state;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         struct tapir_config cfg;
         struct th *h;
         struct th_seg *syn = calloc(1, sizeof(*syn));
@@ -674,7 +676,7 @@ mss_zero_and_link_mtu(void **state)
         int l, c;
 
         th_config(&cfg);
-        cfg.mtu = 1000;
+        cfg.mtu = k == 2 ? 72 : 1000;
         h = th_new(&cfg);
         assert_non_null(syn);
         l = tapir_tcp_socket(h->st);
@@ -690,7 +692,7 @@ mss_zero_and_link_mtu(void **state)
         th_inject(h, syn);
         free(syn);
         th_expect(h, S | A, TH_ANY, PEER_ISS + 1, TH_ANY, 0);
-        assert_int_equal(h->last.opts.mss, 960);   /* ours: the link MTU - 40 */
+        assert_int_equal(h->last.opts.mss, cfg.mtu - 40);  /* ours: the link MTU - 40 */
         iss = h->last.seq;
         send_ts(h, A, PEER_ISS + 1, iss + 1, 65535, true, PEER_TS + 1, 0, NULL, 0);
         c = tapir_tcp_accept(h->st, l, NULL);
@@ -702,6 +704,12 @@ mss_zero_and_link_mtu(void **state)
             th_poll(h);
             th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 52);
             th_expect(h, A | P, iss + 53, TH_ANY, TH_ANY, 48);
+        } else if (k == 2) {
+            assert_int_equal(tapir_tcp_send(h->st, c, d, 30, 0), 30);
+            th_poll(h);
+            th_expect(h, A, iss + 1, TH_ANY, TH_ANY, 20);
+            assert_int_equal(h->last.opts.has_ts, true);
+            th_expect(h, A | P, iss + 21, TH_ANY, TH_ANY, 10);
         } else {
             static char big[2000];
 

@@ -170,6 +170,8 @@ syn_in_window_switch_resets_the_connection(void **state)
     set_switch(h, syn_in_window);
     th_send(h, S, 5, 0, 65535, NULL, 0);                /* outside */
     th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);
+    th_send(h, S, 1000, 0, 65535, "ab", 2);             /* acceptable, but the SYN is left */
+    th_expect(h, A, f->iss + 1, 1001, TH_ANY, 0);
     assert_int_equal(th_state(h, f->s), TAPIR_TCP_ESTABLISHED);
     th_send(h, S, 1001 + 10, 0, 65535, NULL, 0);        /* inside */
     th_expect(h, R | A, f->iss + 1, 1001, TH_ANY, 0);

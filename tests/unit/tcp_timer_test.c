@@ -283,10 +283,34 @@ keepalive_probes_then_gives_up(void **state)
     th_expect(h, A, iss, 1001, TH_ANY, 0);
     th_advance_ms(h, 2000);
     th_expect(h, A, iss, 1001, TH_ANY, 0);
+    assert_int_equal(th_stat(h, "TcpExtTCPAbortOnTimeout"), 0);
     th_advance_ms(h, 2000);
     assert_int_equal(th_state(h, s), TAPIR_TCP_CLOSED);
     assert_int_equal(tapir_tcp_error(h->st, s), -ETIMEDOUT);
+    assert_int_equal(th_stat(h, "TcpExtTCPAbortOnTimeout"), 1);     /* as Linux counts it */
     tapir_tcp_close(h->st, s);
+    th_free(h);
+}
+
+/* TCP_KEEPIDLE changed while keep-alives wait: the wait takes the new
+ * idle time at once (MUST-27), not after the old one ran out. */
+static void
+keepidle_change_rearms_the_pending_wait(void **state)
+{
+    struct th *h = harness(6, 3, 15, 60000);
+    uint32_t iss;
+    int l, s = open_with_rtt(h, 100, &iss, &l);
+
+    (void)state;
+    tapir_tcp_setsockopt(h->st, s, TAPIR_SO_KEEPALIVE, 1);     /* 2 h idle */
+    th_advance_ms(h, 1000);
+    tapir_tcp_setsockopt(h->st, s, TAPIR_TCP_KEEPIDLE, 10);
+    th_advance_ms(h, 9999);
+    th_expect_none(h);
+    th_advance_ms(h, 1);
+    th_expect(h, A, iss, 1001, TH_ANY, 0);
+    tapir_tcp_abort(h->st, s);
+    th_drain(h);
     th_free(h);
 }
 
@@ -323,6 +347,7 @@ main(void)
         cmocka_unit_test(fin_is_retransmitted),
         cmocka_unit_test(time_wait_is_2msl_and_restarted_by_a_retransmitted_fin),
         cmocka_unit_test(keepalive_probes_then_gives_up),
+        cmocka_unit_test(keepidle_change_rearms_the_pending_wait),
         cmocka_unit_test(next_deadline_is_reported),
     };
 
