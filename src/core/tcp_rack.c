@@ -20,7 +20,7 @@
  * mode: the reordering timer and the tail loss probe do their work.
  *
  * TLP (RFC 8985 7): when ACKs stop for PTO = 2 SRTT (plus 200 ms when one
- * segment is in flight; at least 2 ms, at most the RTO), one probe goes:
+ * segment is in flight; at least 10 ms, at most the RTO), one probe goes:
  * a new segment if the window allows, else the last one again.  Its ACK
  * (or SACK) makes RACK find a tail loss without waiting for the RTO.
  *
@@ -39,7 +39,7 @@
 #define REC_RTX_OUT 0x8u            /* the latest retransmission is in flight */
 #define DUPTHRESH 3u
 #define PTO_ONE_SEG_US 200000       /* RFC 8985 7.2 WCDelAckT */
-#define PTO_MIN_US 2000
+#define PTO_MIN_US 10000          /* our floor: see docs/loss-recovery.md */
 #define PTO_NO_RTT_US 1000000       /* RFC 8985 7.2: no SRTT yet */
 #define REO_WND_PERSIST 16          /* RFC 8985 6.2 step 4 */
 #define REO_WND_MULT_MAX 64         /* the window stays below SRTT anyway */

@@ -47,7 +47,11 @@ $LC refused $SADDR 9 >/dev/null || die "the kernel's connect to a closed tapir p
 echo "$NAME: kernel -> closed tapir port: refused"
 run_stop
 [ "$(counter TcpEstabResets)" -eq 1 ] || die "TcpEstabResets is $(counter TcpEstabResets), want exactly the one kernel RST"
-[ "$(counter TcpOutRsts)" -eq 1 ] || die "TcpOutRsts is $(counter TcpOutRsts): want only the RST to the closed port"
+# Besides the RST to the closed port, a RST may only answer a stray ACK at a
+# listener: a late duplicate of an ACK after its connection closed (when
+# the kernel's ACK came after a tail loss probe; concurrency_test.sh).
+[ "$(counter TcpOutRsts)" -eq $((1 + $(counter TapirTcpListenAckRst))) ] ||
+    die "TcpOutRsts is $(counter TcpOutRsts): want only the RST to the closed port (and $(counter TapirTcpListenAckRst) to stray ACKs)"
 echo "$NAME: the echo connections closed without a RST of ours"
 
 # 2. A reset from tapir: the echo service with one connection slot resets
