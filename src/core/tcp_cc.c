@@ -358,6 +358,22 @@ cubic_loss(struct tp_tcb *tcb)
     tcb->ssthresh = ss > floor ? ss : floor;
 }
 
+/* A congestion event: ssthresh by the algorithm, cwnd = ssthresh. */
+static void
+reduce(struct tp_tcb *tcb)
+{
+    switch (tcb->cc) {
+    case TP_CC_RENO:
+        tcb->ssthresh = half_flight(tcb);
+        break;
+    case TP_CC_CUBIC:
+        cubic_loss(tcb);
+        break;
+    }
+    tcb->cwnd = tcb->ssthresh;
+    tcb->ccs.ca_acked = 0;
+}
+
 int
 tp_cc_on_dupacks(struct tp_tcb *tcb)
 {
@@ -370,32 +386,14 @@ tp_cc_on_dupacks(struct tp_tcb *tcb)
     c->loss_pipeack = c->loss_in_nvp ? tp_cc_pipeack(tcb) : 0;
     c->rtx_bytes = 0;
     c->pa_sampling = false;         /* 4.2: no samples during recovery */
-    switch (tcb->cc) {
-    case TP_CC_RENO:
-        tcb->ssthresh = half_flight(tcb);
-        break;
-    case TP_CC_CUBIC:
-        cubic_loss(tcb);
-        break;
-    }
-    tcb->cwnd = tcb->ssthresh;
-    tcb->ccs.ca_acked = 0;
+    reduce(tcb);
     return 1;
 }
 
 void
 tp_cc_on_ecn(struct tp_tcb *tcb)
 {
-    switch (tcb->cc) {
-    case TP_CC_RENO:
-        tcb->ssthresh = half_flight(tcb);
-        break;
-    case TP_CC_CUBIC:
-        cubic_loss(tcb);
-        break;
-    }
-    tcb->cwnd = tcb->ssthresh;
-    tcb->ccs.ca_acked = 0;
+    reduce(tcb);
 }
 
 void
