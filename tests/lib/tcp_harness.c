@@ -314,23 +314,30 @@ th_passive_open(struct th *h, uint16_t port, uint32_t peer_iss, int *lsock, uint
     return c;
 }
 
-int
-th_active_open(struct th *h, uint16_t rport, uint32_t peer_iss, uint32_t *iss)
+uint32_t
+th_connect(struct th *h, int s, uint16_t rport, int syn_flags)
 {
-    struct th_seg *sa = calloc(1, sizeof(*sa));
     struct tapir_sockaddr me;
-    int s = tapir_tcp_socket(h->st);
 
-    assert_non_null(sa);
-    assert_true(s >= 0);
     assert_int_equal(tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, rport }),
         -EINPROGRESS);
     assert_int_equal(tapir_tcp_getsockname(h->st, s, &me), 0);
     h->lport = me.port;
     h->rport = rport;
     th_poll(h);
-    th_expect(h, TP_TCP_SYN, TH_ANY, 0, TH_ANY, 0);
-    *iss = h->last.seq;
+    th_expect(h, syn_flags, TH_ANY, 0, TH_ANY, 0);
+    return h->last.seq;
+}
+
+int
+th_active_open(struct th *h, uint16_t rport, uint32_t peer_iss, uint32_t *iss)
+{
+    struct th_seg *sa = calloc(1, sizeof(*sa));
+    int s = tapir_tcp_socket(h->st);
+
+    assert_non_null(sa);
+    assert_true(s >= 0);
+    *iss = th_connect(h, s, rport, TP_TCP_SYN);
     sa->flags = TP_TCP_SYN | TP_TCP_ACK;
     sa->seq = peer_iss;
     sa->ack = *iss + 1;

@@ -109,6 +109,11 @@ size_t th_nsocks(struct th *h);
 /* Listen on port, take the peer's SYN (seq peer_iss) through to an accepted
  * socket; returns it and our ISS in *iss.  *lsock gets the listener. */
 int th_passive_open(struct th *h, uint16_t port, uint32_t peer_iss, int *lsock, uint32_t *iss);
+/* Connect socket s (the caller's, so options can be set first) to the
+ * peer's rport: the harness's ports follow, and the SYN must go at once
+ * with exactly syn_flags (TP_TCP_SYN, and ECE|CWR when asking for ECN).
+ * Returns our ISS. */
+uint32_t th_connect(struct th *h, int s, uint16_t rport, int syn_flags);
 /* Connect to the peer, answer with SYN,ACK (seq peer_iss), expect our ACK;
  * returns the socket and our ISS in *iss. */
 int th_active_open(struct th *h, uint16_t rport, uint32_t peer_iss, uint32_t *iss);

@@ -128,17 +128,11 @@ active_side_negotiates_and_gives_up_on_lost_syns(void **state)
 {
     struct th *h = harness(TAPIR_TCP_ECN_ON);
     struct tapir_tcp_config tcp;
-    struct tapir_sockaddr me;
     uint32_t iss;
     int s = tapir_tcp_socket(h->st);
 
     (void)state;
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S | E | W, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S | E | W);
     assert_int_equal(h->last.tos & 3, NOT_ECT);
     iss = h->last.seq;
     th_advance_ms(h, 1000);
@@ -152,12 +146,7 @@ active_side_negotiates_and_gives_up_on_lost_syns(void **state)
 
     h = harness(TAPIR_TCP_ECN_ON);
     s = tapir_tcp_socket(h->st);
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S | E | W, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S | E | W);
     iss = h->last.seq;
     inject(h, S | A | E, 300, iss + 1, NOT_ECT, 0);
     th_expect(h, A, iss + 1, 301, TH_ANY, 0);
@@ -170,12 +159,7 @@ active_side_negotiates_and_gives_up_on_lost_syns(void **state)
     tcp.ecn_syn_retries = 0;
     assert_int_equal(tapir_stack_set_tcp_config(h->st, &tcp), 0);
     s = tapir_tcp_socket(h->st);
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S | E | W, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S | E | W);
     th_advance_ms(h, 1000);
     th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
     done(h, s);

@@ -50,17 +50,10 @@ simultaneous_open_reaches_established(void **state)
 {
     struct th *h = *state;
     struct tapir_tcp_event ev;
-    struct tapir_sockaddr me;
     uint32_t iss;
     int s = tapir_tcp_socket(h->st);
 
-    assert_int_equal(tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 }),
-        -EINPROGRESS);
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S);
     iss = h->last.seq;
     syn_opts(h, S, 300, 0, true, 1460);                 /* the peer's SYN crosses ours */
     th_expect(h, S | A, iss, 301, TH_ANY, 0);
@@ -82,16 +75,10 @@ static void
 rst_in_syn_received_from_syn_sent_refuses_the_connect(void **state)
 {
     struct th *h = *state;
-    struct tapir_sockaddr me;
     uint32_t iss;
     int s = tapir_tcp_socket(h->st);
 
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S);
     iss = h->last.seq;
     syn_opts(h, S, 300, 0, true, 1460);
     th_expect(h, S | A, iss, 301, TH_ANY, 0);
@@ -266,15 +253,9 @@ data_on_syn_is_dropped_and_counted(void **state)
 static int
 connecting(struct th *h, uint32_t *iss)
 {
-    struct tapir_sockaddr me;
     int s = tapir_tcp_socket(h->st);
 
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S);
     *iss = h->last.seq;
     return s;
 }
@@ -367,16 +348,10 @@ synfin_is_dropped_unless_taken_as_syn(void **state)
 static int
 open_with_peer_mss(struct th *h, bool has_mss, uint16_t mss, uint32_t *iss)
 {
-    struct tapir_sockaddr me;
     int s = tapir_tcp_socket(h->st);
 
     tapir_tcp_setsockopt(h->st, s, TAPIR_TCP_NODELAY, 1);
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 6000, S);
     assert_int_equal(h->last.opts.mss, 1460);           /* MTU 1500 - 40 */
     *iss = h->last.seq;
     syn_opts(h, S | A, 0, *iss + 1, has_mss, mss);

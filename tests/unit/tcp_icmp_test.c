@@ -41,15 +41,9 @@ teardown(void **state)
 static int
 connecting(struct th *h, uint32_t *iss)
 {
-    struct tapir_sockaddr me;
     int s = tapir_tcp_socket(h->st);
 
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 7000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 7000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 7000, S);
     *iss = h->last.seq;
     return s;
 }

@@ -311,19 +311,13 @@ syn_sent_checks_ack_and_rst(void **state)
 {
     struct fx *f = *state;
     struct th *h = f->h;
-    struct tapir_sockaddr me;
     uint32_t iss;
     int s;
 
     tapir_tcp_abort(h->st, f->s);
     th_drain(h);
     s = tapir_tcp_socket(h->st);
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 7000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 7000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 7000, S);
     iss = h->last.seq;
     th_send(h, S | A, 50, iss + 5, 65535, NULL, 0);     /* unacceptable ACK */
     th_expect(h, R, iss + 5, TH_ANY, TH_ANY, 0);

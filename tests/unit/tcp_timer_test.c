@@ -105,19 +105,13 @@ static void
 syn_retries_end_in_etimedout(void **state)
 {
     struct th *h = harness(3, 3, 15, 60000);
-    struct tapir_sockaddr me;
     struct tapir_tcp_event ev;
     int s = tapir_tcp_socket(h->st);
     const int64_t gaps[] = { 1000, 2000, 4000 };
     uint32_t iss;
 
     (void)state;
-    tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 7000 });
-    tapir_tcp_getsockname(h->st, s, &me);
-    h->lport = me.port;
-    h->rport = 7000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 7000, S);
     iss = h->last.seq;
     for (int i = 0; i < 3; i++) {
         th_advance_ms(h, gaps[i] - 1);
