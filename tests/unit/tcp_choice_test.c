@@ -84,15 +84,9 @@ offered_wscale(uint32_t rcvbuf, uint32_t wscale_bytes)
 {
     struct th *h = harness(rcvbuf, 32768, wscale_bytes, false, false);
     int s = tapir_tcp_socket(h->st), ws;
-    struct tapir_sockaddr me;
 
-    assert_int_equal(tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 80 }),
-        -EINPROGRESS);
-    assert_int_equal(tapir_tcp_getsockname(h->st, s, &me), 0);
-    h->lport = me.port;
-    h->rport = 80;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, 65535, 0);
+    th_connect(h, s, 80, S);
+    assert_int_equal(h->last.win, 65535);
     assert_true(h->last.opts.has_wscale);
     ws = h->last.opts.wscale;
     finish(h, -1, s);
@@ -239,19 +233,12 @@ test_round_active_fills(void **state)
     struct th *h = harness(65536, 32768, 0, true, false);
     struct th_seg *sa = calloc(1, sizeof(*sa));
     int s = tapir_tcp_socket(h->st);
-    struct tapir_sockaddr me;
     uint32_t iss, seq = PEER_ISS + 1;
     static uint8_t buf[70000];
 
     (void)state;
     assert_non_null(sa);
-    assert_int_equal(tapir_tcp_connect(h->st, s, (struct tapir_sockaddr){ TH_REMOTE, 80 }),
-        -EINPROGRESS);
-    assert_int_equal(tapir_tcp_getsockname(h->st, s, &me), 0);
-    h->lport = me.port;
-    h->rport = 80;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, s, 80, S);
     assert_int_equal(h->last.opts.wscale, 1);
     iss = h->last.seq;
     sa->flags = S | A;

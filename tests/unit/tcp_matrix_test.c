@@ -44,16 +44,10 @@ static struct conn
 reach_syn_received(struct th *h)
 {
     struct th_seg syn = { 0 };
-    struct tapir_sockaddr me;
     struct conn c;
 
     c.s = tapir_tcp_socket(h->st);
-    tapir_tcp_connect(h->st, c.s, (struct tapir_sockaddr){ TH_REMOTE, 6000 });
-    tapir_tcp_getsockname(h->st, c.s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, c.s, 6000, S);
     c.iss = h->last.seq;
     syn.flags = S;
     syn.seq = 1000;

@@ -84,19 +84,12 @@ static struct th *
 syn_sent(int *s, uint32_t *iss)
 {
     struct tapir_config cfg;
-    struct tapir_sockaddr me;
     struct th *h;
 
     th_config(&cfg);
     h = th_new(&cfg);
     *s = tapir_tcp_socket(h->st);
-    assert_int_equal(tapir_tcp_connect(h->st, *s, (struct tapir_sockaddr){ TH_REMOTE, 6000 }),
-        -EINPROGRESS);
-    tapir_tcp_getsockname(h->st, *s, &me);
-    h->lport = me.port;
-    h->rport = 6000;
-    th_poll(h);
-    th_expect(h, S, TH_ANY, 0, TH_ANY, 0);
+    th_connect(h, *s, 6000, S);
     *iss = h->last.seq;
     return h;
 }
