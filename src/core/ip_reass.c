@@ -39,7 +39,6 @@ struct tp_reass_dgram {
     uint32_t src, dst;
     uint16_t id;
     uint8_t proto;
-    struct tapir_time born;         /* the first fragment's arrival: age for eviction */
     struct tapir_time expires;
     uint32_t have;                  /* data bytes held */
     uint32_t total;                 /* data length once the last fragment came; 0: unknown */
@@ -100,12 +99,20 @@ update_next(struct tp_ip_reass *r)
             r->next = tapir_time_min(r->next, r->d[i].expires);
 }
 
+/* The datagram is given up, counted under why (the caller recomputes
+ * the next expiry). */
 static void
-give_up(struct tapir_stack *st, struct tp_reass_dgram *d, enum tp_stat why)
+drop(struct tapir_stack *st, struct tp_reass_dgram *d, enum tp_stat why)
 {
     d->used = false;
     tp_stat_inc(st, TP_STAT_IP_REASM_FAILS);
     tp_stat_inc(st, why);
+}
+
+static void
+give_up(struct tapir_stack *st, struct tp_reass_dgram *d, enum tp_stat why)
+{
+    drop(st, d, why);
     update_next(st->reass);
 }
 
@@ -124,7 +131,8 @@ find_or_make(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time
         }
         if (d->src == ip->src && d->dst == ip->dst && d->id == ip->id && d->proto == ip->proto)
             return d;
-        if (oldest == NULL || tapir_time_before(d->born, oldest->born))
+        /* One timeout for all: the earliest to expire is the oldest. */
+        if (oldest == NULL || tapir_time_before(d->expires, oldest->expires))
             oldest = d;
     }
     if ((d = free_slot) == NULL) {
@@ -136,7 +144,6 @@ find_or_make(struct tapir_stack *st, const struct tp_ipv4 *ip, struct tapir_time
     d->dst = ip->dst;
     d->id = ip->id;
     d->proto = ip->proto;
-    d->born = now;
     d->expires = tapir_time_add(now, TAPIR_MS(st->cfg.reass_timeout_ms
         ? st->cfg.reass_timeout_ms : 60 * 1000));
     d->have = d->total = d->high = 0;
@@ -189,14 +196,10 @@ place(struct tp_reass_dgram *d, const struct tp_ipv4 *ip, uint32_t lo, uint32_t 
 static void
 fix_header(uint8_t *h, size_t hdr_len, uint16_t total_len)
 {
-    struct tp_csum c;
-
     tp_store_be16(h + 2, total_len);
     tp_store_be16(h + 6, (uint16_t)(tp_load_be16(h + 6) & 0x4000));    /* DF alone */
     tp_store_be16(h + 10, 0);
-    tp_csum_init(&c);
-    tp_csum_add(&c, h, hdr_len);
-    tp_store_be16(h + 10, tp_csum_finish(&c));
+    tp_store_be16(h + 10, tp_csum(h, hdr_len));
 }
 
 static void
@@ -280,9 +283,7 @@ tp_ip_reass_poll(struct tapir_stack *st, struct tapir_time now)
 
         if (!d->used || tapir_time_before(now, d->expires))
             continue;
-        d->used = false;
-        tp_stat_inc(st, TP_STAT_IP_REASM_FAILS);
-        tp_stat_inc(st, TP_STAT_IP_REASM_TIMEOUT);
+        drop(st, d, TP_STAT_IP_REASM_TIMEOUT);
         if (d->have_first) {
             struct tp_ipv4 q = d->first;
 

@@ -85,14 +85,20 @@ cwv_reset(struct tp_tcb *tcb)
     c->loss_in_nvp = false;
 }
 
+static void
+ccs_reset(struct tp_tcb *tcb)
+{
+    memset(&tcb->ccs, 0, sizeof(tcb->ccs));
+    hystart_reset(tcb);
+    cwv_reset(tcb);
+}
+
 void
 tp_cc_init(struct tp_tcb *tcb)
 {
-    memset(&tcb->ccs, 0, sizeof(tcb->ccs));
+    ccs_reset(tcb);
     tcb->cwnd = IW_SEGS * smss(tcb);
     tcb->ssthresh = UINT32_MAX;
-    hystart_reset(tcb);
-    cwv_reset(tcb);
 }
 
 void
@@ -101,9 +107,7 @@ tp_cc_select(struct tp_tcb *tcb, enum tp_cc_algo algo)
     if (tcb->cc == algo)
         return;
     tcb->cc = algo;
-    memset(&tcb->ccs, 0, sizeof(tcb->ccs));
-    hystart_reset(tcb);
-    cwv_reset(tcb);
+    ccs_reset(tcb);
 }
 
 static bool
@@ -151,10 +155,12 @@ tp_cc_pipeack(const struct tp_tcb *tcb)
 bool
 tp_cc_nonvalidated(const struct tp_tcb *tcb)
 {
-    uint32_t pa = tp_cc_pipeack(tcb);
-    uint32_t bar = tcb->cwnd < tcb->ssthresh ? tcb->cwnd / 4 : tcb->cwnd / 2;
+    uint32_t pa, bar = tcb->cwnd < tcb->ssthresh ? tcb->cwnd / 4 : tcb->cwnd / 2;
 
-    return cwv_on(tcb) && pa != UINT32_MAX && pa < bar;
+    if (!cwv_on(tcb))
+        return false;
+    pa = tp_cc_pipeack(tcb);
+    return pa != UINT32_MAX && pa < bar;
 }
 
 static void
@@ -197,8 +203,9 @@ pipeack_on_ack(struct tp_tcb *tcb, struct tapir_time now)
 
 /* RFC 7661 4.3 and 4.4.3: note when the window stopped being validated;
  * once it has stayed so for the non-validated period, halve it (not below
- * the initial window) and raise ssthresh to 3/4 of it. */
-static void
+ * the initial window) and raise ssthresh to 3/4 of it.  Returns whether
+ * the window was found not validated. */
+static bool
 cwv_update(struct tp_tcb *tcb, struct tapir_time since)
 {
     struct tp_cc_state *c = &tcb->ccs;
@@ -207,14 +214,14 @@ cwv_update(struct tp_tcb *tcb, struct tapir_time since)
 
     if (!tp_cc_nonvalidated(tcb)) {
         c->nvp_since = TAPIR_TIME_NEVER;
-        return;
+        return false;
     }
     if (c->nvp_since.us == INT64_MAX) {
         c->nvp_since = since;
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWV_NONVALIDATED);
     }
     if (tapir_time_sub(now, c->nvp_since).us < CWV_NVP_US)
-        return;
+        return true;
     three_q = (uint32_t)((uint64_t)tcb->cwnd * 3 / 4);
     if (tcb->ssthresh < three_q)
         tcb->ssthresh = three_q;
@@ -222,6 +229,7 @@ cwv_update(struct tp_tcb *tcb, struct tapir_time since)
     c->nvp_since = now;
     c->in_epoch = false;
     tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_CWV_REDUCED);
+    return true;
 }
 
 /* RFC 5681 (2) with RFC 3465: grow by the bytes acked, at most L SMSS. */
@@ -315,8 +323,7 @@ tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked)
         struct tapir_time now = tcb->st->tcp->now;
 
         pipeack_on_ack(tcb, now);
-        cwv_update(tcb, now);
-        if (tp_cc_nonvalidated(tcb))
+        if (cwv_update(tcb, now))
             return;                 /* RFC 7661 4.3: an unused window does not grow */
     }
     if (tcb->cwnd < tcb->ssthresh) {
@@ -374,7 +381,7 @@ reduce(struct tp_tcb *tcb)
     tcb->ccs.ca_acked = 0;
 }
 
-int
+void
 tp_cc_on_dupacks(struct tp_tcb *tcb)
 {
     struct tp_cc_state *c = &tcb->ccs;
@@ -387,11 +394,10 @@ tp_cc_on_dupacks(struct tp_tcb *tcb)
     c->rtx_bytes = 0;
     c->pa_sampling = false;         /* 4.2: no samples during recovery */
     reduce(tcb);
-    return 1;
 }
 
 void
-tp_cc_on_ecn(struct tp_tcb *tcb)
+tp_cc_on_congestion(struct tp_tcb *tcb)
 {
     reduce(tcb);
 }

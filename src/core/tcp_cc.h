@@ -77,9 +77,9 @@ void tp_cc_init(struct tp_tcb *tcb);
 void tp_cc_select(struct tp_tcb *tcb, enum tp_cc_algo algo);
 /* acked bytes of new data were acknowledged (not during fast recovery). */
 void tp_cc_on_ack(struct tp_tcb *tcb, uint32_t acked);
-/* Fast retransmit (a congestion event): returns true to retransmit
- * SND.UNA's segment. */
-int tp_cc_on_dupacks(struct tp_tcb *tcb);
+/* Fast recovery begins (a loss): ssthresh and cwnd as the algorithm says,
+ * and the loss noted for RFC 7661 4.4.1 at the recovery's end. */
+void tp_cc_on_dupacks(struct tp_tcb *tcb);
 /* A retransmission timeout. */
 void tp_cc_on_rto(struct tp_tcb *tcb);
 /* An RTT sample (HyStart++). */
@@ -88,9 +88,10 @@ void tp_cc_on_rtt(struct tp_tcb *tcb, int64_t rtt_us);
 void tp_cc_after_idle(struct tp_tcb *tcb);
 /* len bytes were retransmitted (RFC 7661's R). */
 void tp_cc_on_retransmit(struct tp_tcb *tcb, uint32_t len);
-/* An ACK with ECE (RFC 3168 6.1.2): the response to a loss, without a
- * retransmission. */
-void tp_cc_on_ecn(struct tp_tcb *tcb);
+/* A congestion signal outside fast recovery -- an ACK with ECE (RFC 3168
+ * 6.1.2), a loss repaired by a tail loss probe (RFC 8985 7.4): the
+ * reduction of a loss, nothing else. */
+void tp_cc_on_congestion(struct tp_tcb *tcb);
 /* Fast recovery ended with a full acknowledgment. */
 void tp_cc_after_recovery(struct tp_tcb *tcb);
 /* pipeACK in bytes, UINT32_MAX while undefined (tcp_info, tests). */

@@ -123,7 +123,7 @@ ecn_input(struct tp_tcb *tcb, const struct seg_ctx *c)
         || tp_seq_lt(tcb->snd_una, tcb->ecn_recover))
         return;
     tp_stat_inc(st, TP_STAT_TCP_EXT_ECN_REDUCED);
-    tp_cc_on_ecn(tcb);
+    tp_cc_on_congestion(tcb);
     tcb->ecn_cwr = true;
     tcb->ecn_recover = tcb->snd_max;
 }

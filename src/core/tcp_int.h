@@ -71,7 +71,7 @@ struct tp_rack {
     bool dsack_on_ack;              /* the ACK being processed carried a D-SACK */
     bool dsack_round_valid;
     uint32_t dsack_round;           /* RACK.dsack_round */
-    uint8_t reo_wnd_mult;           /* RACK.reo_wnd_mult (0 read as 1) */
+    uint8_t reo_wnd_mult;           /* RACK.reo_wnd_mult, 1 from tp_rack_alloc() */
     uint8_t reo_wnd_persist;        /* RACK.reo_wnd_persist */
     bool was_in_recovery;           /* to see recovery end */
 };

@@ -309,6 +309,17 @@ next_segment(struct tp_tcb *tcb, struct seg *s)
     return true;
 }
 
+/* len bytes of old sequence space went again: counted, told to the
+ * congestion control (RFC 7661's R), and (Karn) not timed. */
+static void
+note_rtx(struct tp_tcb *tcb, uint32_t len)
+{
+    tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
+    tcb->total_retrans++;
+    tp_cc_on_retransmit(tcb, len);
+    tcb->rtt_timing = false;
+}
+
 /* After sending s: sequence space, RTT timing, retransmission timer. */
 static void
 account(struct tp_tcb *tcb, const struct seg *s, struct tapir_time now)
@@ -318,9 +329,7 @@ account(struct tp_tcb *tcb, const struct seg *s, struct tapir_time now)
     if (n == 0 || s->seq == tcb->snd_una - 1)
         return;
     if (tp_seq_lt(s->seq, tcb->snd_max)) {
-        tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
-        tcb->total_retrans++;
-        tp_cc_on_retransmit(tcb, s->len);
+        note_rtx(tcb, s->len);
     } else if (!tcb->rtt_timing) {
         tcb->rtt_timing = true;     /* RFC 6298 (Karn): only new data is timed */
         tcb->rtt_seq = s->seq;
@@ -357,11 +366,8 @@ sack_send(struct tp_tcb *tcb, const struct seg *s, bool rescue)
     emit(tcb, s);
     if (!rescue && tp_seq_gt(s->seq + s->len, tcb->high_rxt))
         tcb->high_rxt = s->seq + s->len;
-    tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
     tp_stat_inc(tcb->st, rescue ? TP_STAT_TCP_EXT_SACK_RESCUE : TP_STAT_TCP_EXT_SACK_RETRANS);
-    tcb->total_retrans++;
-    tp_cc_on_retransmit(tcb, s->len);
-    tcb->rtt_timing = false;        /* Karn */
+    note_rtx(tcb, s->len);
 }
 
 /* What NextSeg() names now (tail: no new data could go), cut to a segment
@@ -459,10 +465,7 @@ send_probe(struct tp_tcb *tcb, struct tapir_time now)
         return;
     s.len = data_end - s.seq;
     emit(tcb, &s);
-    tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
-    tcb->total_retrans++;
-    tp_cc_on_retransmit(tcb, s.len);
-    tcb->rtt_timing = false;
+    note_rtx(tcb, s.len);
     tp_rack_probe_sent(tcb, true, now);
 }
 
@@ -483,11 +486,8 @@ tp_tcp_output(struct tp_tcb *tcb, struct tapir_time now)
         if (len > 0 && tp_seq_geq(tcb->snd_una, tcb->snd_buf_seq)) {
             s = (struct seg){ .seq = tcb->snd_una, .len = len, .flags = TP_TCP_ACK };
             emit(tcb, &s);
-            tp_stat_inc(tcb->st, TP_STAT_TCP_RETRANS_SEGS);
             tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_FAST_RETRANS);
-            tcb->total_retrans++;
-            tp_cc_on_retransmit(tcb, len);
-            tcb->rtt_timing = false;
+            note_rtx(tcb, len);
         }
     }
     /* After more than an RTO without sending, the ACK clock is gone:

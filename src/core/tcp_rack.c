@@ -93,6 +93,7 @@ tp_rack_alloc(struct tp_tcb *tcb)
         return -ENOMEM;
     tcb->rec_cap = cap;
     tcb->rec_head = tcb->rec_n = tcb->rec_n_marked = tcb->rec_n_lost = 0;
+    tcb->rack.reo_wnd_mult = 1;
     return 0;
 }
 
@@ -265,8 +266,6 @@ reo_wnd_update(struct tp_tcb *tcb)
 {
     struct tp_rack *k = &tcb->rack;
 
-    if (k->reo_wnd_mult == 0)
-        k->reo_wnd_mult = 1;
     if (k->dsack_round_valid && tp_seq_geq(tcb->snd_una, k->dsack_round))
         k->dsack_round_valid = false;
     if (!k->dsack_round_valid && k->dsack_on_ack) {
@@ -291,7 +290,7 @@ static int64_t
 reo_wnd(const struct tp_tcb *tcb, uint32_t n_sacked_recs)
 {
     const struct tp_rack *k = &tcb->rack;
-    int64_t w = k->min_rtt_us / 4 * (k->reo_wnd_mult ? k->reo_wnd_mult : 1);
+    int64_t w = k->min_rtt_us / 4 * k->reo_wnd_mult;
 
     if (!k->reordering_seen && (tcb->in_recovery || tp_seq_lt(tcb->snd_una, tcb->recover)
         || n_sacked_recs >= DUPTHRESH))
@@ -391,7 +390,7 @@ tlp_check(struct tp_tcb *tcb)
     k->tlp_in_flight = false;
     if (k->tlp_is_retrans && !k->dsack_seen && !tcb->in_recovery) {
         tp_stat_inc(tcb->st, TP_STAT_TCP_EXT_LOSS_PROBE_RECOVERY);
-        (void)tp_cc_on_dupacks(tcb);
+        tp_cc_on_congestion(tcb);
     }
 }
 

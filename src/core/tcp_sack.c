@@ -251,7 +251,8 @@ enter_recovery(struct tp_tcb *tcb)
         return;                     /* RFC 6582 3.2 (1): no second reduction */
     tcb->in_recovery = true;
     tcb->recover = tcb->snd_max;
-    tcb->rtx_once = tp_cc_on_dupacks(tcb) != 0;     /* ssthresh, cwnd = ssthresh */
+    tp_cc_on_dupacks(tcb);                          /* ssthresh, cwnd = ssthresh */
+    tcb->rtx_once = true;
     tcb->high_rxt = tcb->snd_una + smss(tcb);
     tcb->rescue_valid = false;
     if (tp_rack_active(tcb)) {
