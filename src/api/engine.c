@@ -139,7 +139,6 @@ struct tp_engine {
     bool path_is_file;
     uid_t allow_uid;
     size_t nsocks, nctl;
-    uint64_t name_seq;
     struct bsock *by_key[ENG_BUCKETS];
     struct bsock *by_h[ENG_BUCKETS];
     struct bsock *graveyard;        /* released, watch closed, not yet freed */
@@ -305,9 +304,6 @@ our_tail(const struct tp_engine *eng, const struct sockaddr_un *sa, socklen_t le
     buf[n] = '\0';
     return true;
 }
-
-static void
-bs_on_event(struct tp_rt *rt, struct tp_watch *w, uint32_t events);
 
 /* efd becomes our end of bs (non-blocking, close-on-exec; ours to close). */
 static int
@@ -500,17 +496,27 @@ grp_bind(struct tp_engine *eng, struct bsock *bs, struct tapir_sockaddr at)
     return 0;
 }
 
-/* The ring's next listener to hand a connection to, after skip tries. */
-static struct bsock *
-grp_pick(struct bsock *holder, uint32_t skip)
+/* How many listeners ls's ring has (1 without SO_REUSEPORT). */
+static uint32_t
+grp_listeners(const struct bsock *ls)
 {
-    uint32_t n = 0, want;
-    struct bsock *m = holder;
+    const struct bsock *m = ls;
+    uint32_t n = 0;
 
     do {
         n += m->state == BS_LISTENING;
         m = m->grp_next;
-    } while (m != holder);
+    } while (m != ls);
+    return n;
+}
+
+/* The ring's next listener to hand a connection to, after skip tries. */
+static struct bsock *
+grp_pick(struct bsock *holder, uint32_t skip)
+{
+    uint32_t n = grp_listeners(holder), want;
+    struct bsock *m = holder;
+
     if (n == 0)
         return holder;
     want = (holder->rr + skip) % n;
@@ -534,6 +540,17 @@ remember(struct tp_engine *eng, struct bsock *bs, int err)
     tapir_tcp_getpeername(eng->st, bs->h, &z->peer);
 }
 
+/* Answer a blocking connect's START. */
+static void
+answer_waiter(struct bsock *bs, int err)
+{
+    struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT, .err = err };
+
+    ctl_reply(bs->waiter, &rep, -1);
+    bs->waiter->waiting = NULL;
+    bs->waiter = NULL;
+}
+
 /*
  * Forget bs: the tapir socket is closed (gracefully unless err, which is
  * remembered for SO_ERROR), our end is closed, a waiting connect answered.
@@ -545,12 +562,7 @@ bs_release(struct bsock *bs, int err)
     bool told = false;
 
     if (bs->waiter != NULL) {
-        struct tp_sock_rep rep = { .err = err != 0 ? err : ECONNABORTED };
-
-        rep.op = TP_SOCK_OP_CONNECT;
-        ctl_reply(bs->waiter, &rep, -1);
-        bs->waiter->waiting = NULL;
-        bs->waiter = NULL;
+        answer_waiter(bs, err != 0 ? err : ECONNABORTED);
         told = true;                /* connect() returned the error: SO_ERROR is 0 */
     }
     if (bs->dead)
@@ -775,19 +787,6 @@ deliver(struct bsock *ls, const struct bsock *to)
     return 0;
 }
 
-/* How many listeners ls's ring has (1 without SO_REUSEPORT). */
-static uint32_t
-grp_listeners(const struct bsock *ls)
-{
-    const struct bsock *m = ls;
-    uint32_t n = 0;
-
-    do {
-        n += m->state == BS_LISTENING;
-        m = m->grp_next;
-    } while (m != ls);
-    return n;
-}
 
 /* Move the connections tapir accepted on ls into the programs' queues:
  * ls's, or in turn those of its SO_REUSEPORT ring. */
@@ -850,16 +849,6 @@ discard_filler(struct bsock *bs)
     }
 }
 
-/* Answer a blocking connect's START. */
-static void
-answer_waiter(struct bsock *bs, int err)
-{
-    struct tp_sock_rep rep = { .op = TP_SOCK_OP_CONNECT, .err = err };
-
-    ctl_reply(bs->waiter, &rep, -1);
-    bs->waiter->waiting = NULL;
-    bs->waiter = NULL;
-}
 
 /*
  * A blocking connect failed before the program's socket was attached: it

@@ -165,9 +165,11 @@ tp_cli_link_ctl(const struct tp_cli_link *l, struct tp_rt *rt, const char *dev_n
         snprintf(path, sizeof(path), "%s", l->ctl_path);
     } else {
         if (mkdir(TP_CTL_DIR, 0700) != 0 && errno != EEXIST) {
+            int e = errno;          /* the message may change errno */
+
             tp_cli_error("--ctl: cannot create %s: %s (use --ctl PATH or --no-ctl)",
-                TP_CTL_DIR, strerror(errno));
-            return -errno;
+                TP_CTL_DIR, strerror(e));
+            return -e;
         }
         snprintf(path, sizeof(path), "%s/%s.ctl", TP_CTL_DIR, dev_name);
     }
