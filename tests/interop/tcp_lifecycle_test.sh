@@ -99,6 +99,7 @@ for n in "${sizes[@]}"; do
     wait $kpid || fail "the kernel sender failed for $n bytes"
     [ "$(sha "$tmp/t.$n")" = "$(sha "$f")" ] || fail "kernel -> tapir $n bytes: sha256 differs"
     [ "$(stat_of "$tmp/s.in.$n" TcpOutRsts)" -eq 0 ] || fail "kernel -> tapir $n bytes: tapir sent a RST"
+    [ "$(stat_of "$tmp/s.in.$n" TcpEstabResets)" -eq 0 ] || fail "kernel -> tapir $n bytes: the connection was reset"
     echo "$NAME: kernel -> tapir, $n bytes, kernel closed first, sha256 ok, no RST"
 done
 

@@ -758,6 +758,9 @@ overlapping_fragments_give_the_datagram_up(void **state)
     memcpy(other, req, sizeof(other));
     other[1475] ^= 0xff;
     input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, req, 0, 1480, true));
+    input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, req, 0, 1480, true));   /* again */
+    assert_int_equal(stat(f, "TapirIpReasmDups"), 1);
+    assert_int_equal(stat(f, "IpReasmFails"), 0);
     /* Bytes 1472..2952: eight of them (1472..1480) overlap, one differs. */
     input(f, pkt, build_frag(pkt, 9, TP_IP_PROTO_ICMP, other, 1472, 1480, true));
     assert_int_equal(stat(f, "TapirIpReasmOverlaps"), 1);

@@ -217,8 +217,12 @@ ece_reduces_cwnd_once_per_window(void **state)
     assert_int_equal(info.ssthresh, 3 * MSS / 2 < 2 * MSS ? 2 * MSS : 3 * MSS / 2);
     assert_int_equal(th_stat(h, "TapirTcpEcnCwndReduced"), 1);
     th_expect_none(h);                                  /* nothing retransmitted */
+    cwnd0 = info.cwnd;
     inject(h, A | E, 1001, iss + 1 + 2 * MSS, NOT_ECT, 0);
     assert_int_equal(th_stat(h, "TapirTcpEcnCwndReduced"), 1);    /* same window */
+    assert_int_equal(tapir_tcp_info(h->st, c, &info), 0);
+    assert_int_equal(info.cwnd, cwnd0);
+    assert_int_equal(info.ssthresh, cwnd0);
     inject(h, A, 1001, iss + 1 + 4 * MSS, NOT_ECT, 0);
     assert_int_equal(tapir_tcp_send(h->st, c, data, 100, 0), 100);
     th_poll(h);
